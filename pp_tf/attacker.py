@@ -1,0 +1,63 @@
+"""The classifier an attack is aimed at, whichever form it comes in.
+
+`load_attacker("efficientnet_lite0")` ports an architecture from its installed
+or given weights; `load_attacker("path/to/saved_model")` loads an export of
+`port_weights`. Either way the result maps float pixels `[b, 224, 224, 3]`
+(0-255, the classifier's own view of a photo) to logits, differentiably.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from pp_tf.models import preprocessing
+
+
+@dataclasses.dataclass(frozen=True)
+class Attacker:
+    name: str
+    logits: Callable[[tf.Tensor], tf.Tensor]
+    class_names: tuple[str, ...]
+    crop_size: int = preprocessing.CROP_SIZE
+    resize_size: int = preprocessing.RESIZE_SIZE
+
+    def view(self, images):
+        """Photos (uint8 or float, one size per batch) -> the pixels this classifier sees."""
+        return preprocessing.classifier_view(images, self.resize_size, self.crop_size)
+
+    def predict(self, images, batch_size: int = 32) -> np.ndarray:
+        """Softmax probabilities of photos already in the classifier's view, batched."""
+        outputs = []
+        for start in range(0, len(images), batch_size):
+            batch = tf.convert_to_tensor(images[start:start + batch_size], tf.float32)
+            outputs.append(tf.nn.softmax(self.logits(batch)).numpy())
+        return np.concatenate(outputs) if outputs else np.zeros((0, len(self.class_names)))
+
+
+def from_keras(model, class_names, name: str | None = None) -> Attacker:
+    return Attacker(name or model.name, lambda x: model(x, training=False), tuple(class_names),
+                    crop_size=int(model.input_shape[1]))
+
+
+def load_attacker(spec: str, source: str | None = None) -> Attacker:
+    """An architecture name (ported from `source` or its default) or a SavedModel folder."""
+    from pp_tf import models
+
+    if os.path.isdir(spec):
+        loaded = tf.saved_model.load(spec)
+        if "logits_from_pixels" not in loaded.signatures:
+            raise ValueError(f"{spec}: not a pp_tf classifier export (no logits_from_pixels signature)")
+        signature = loaded.signatures["logits_from_pixels"]
+        names = tuple(n.decode("utf8") for n in loaded.class_names.numpy())
+        crop = int(signature.structured_input_signature[1]["pixels"].shape[1])
+        return Attacker(os.path.basename(os.path.normpath(spec)),
+                        lambda x: signature(pixels=x)["logits"], names, crop_size=crop)
+    arch = models.get(spec)
+    if arch.kind != "classifier":
+        raise ValueError(f"{spec} is not a classifier")
+    return from_keras(models.build_ported(spec, source), arch.class_names(), spec)

@@ -1,0 +1,84 @@
+"""SavedModels with serving signatures, and loading them back.
+
+Classifier exports have two signatures:
+
+* `serving_default(images: uint8 [batch, height, width, 3])` -> `logits`,
+  `probabilities` `[batch, classes]`: the whole recipe (shorter side to 256,
+  centre crop 224, normalisation) runs inside;
+* `logits_from_pixels(pixels: float32 [batch, 224, 224, 3], 0-255)` -> `logits`:
+  the differentiable part attacks need.
+
+NIMA exports: `serving_default(images)` -> `distribution` `[batch, 10]`,
+`mean_score` and `std_score` `[batch]`.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from pp_tf.models import nima, preprocessing
+
+IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
+
+
+class ClassifierModule(tf.Module):
+    def __init__(self, model: keras.Model, class_names, resize_size=preprocessing.RESIZE_SIZE):
+        super().__init__(name=model.name)
+        self.model = model
+        self.crop_size = int(model.input_shape[1])
+        self.resize_size = int(resize_size)
+        self.class_names = tf.Variable(list(class_names), trainable=False, name="class_names")
+        self.serve = tf.function(self._serve, input_signature=[IMAGES_SPEC])
+        self.logits_from_pixels = tf.function(
+            self._logits_from_pixels,
+            input_signature=[tf.TensorSpec([None, self.crop_size, self.crop_size, 3], tf.float32,
+                                           name="pixels")],
+        )
+
+    def _serve(self, images):
+        pixels = preprocessing.classifier_view(images, self.resize_size, self.crop_size)
+        logits = self.model(pixels, training=False)
+        return {"logits": logits, "probabilities": tf.nn.softmax(logits)}
+
+    def _logits_from_pixels(self, pixels):
+        return {"logits": self.model(pixels, training=False)}
+
+    def signatures(self):
+        return {"serving_default": self.serve, "logits_from_pixels": self.logits_from_pixels}
+
+
+class NimaModule(tf.Module):
+    def __init__(self, model: keras.Model):
+        super().__init__(name=model.name)
+        self.model = model
+        self.serve = tf.function(self._serve, input_signature=[IMAGES_SPEC])
+
+    def _serve(self, images):
+        distribution = self.model(nima.nima_view(images), training=False)
+        mean, std = nima.mean_and_std(distribution)
+        return {"distribution": distribution, "mean_score": mean, "std_score": std}
+
+    def signatures(self):
+        return {"serving_default": self.serve}
+
+
+def export(module: tf.Module, path: str) -> str:
+    tf.saved_model.save(module, path, signatures=module.signatures())
+    return path
+
+
+def module_for(arch_name: str, model: keras.Model) -> tf.Module:
+    from pp_tf import models
+
+    arch = models.get(arch_name)
+    if arch.kind == "classifier":
+        return ClassifierModule(model, arch.class_names())
+    return NimaModule(model)
+
+
+def port_to_saved_model(arch_name: str, source: str | None, output_dir: str) -> str:
+    """Builds `arch_name`, loads `source` into it and writes a serving SavedModel."""
+    from pp_tf import models
+
+    return export(module_for(arch_name, models.build_ported(arch_name, source)), output_dir)

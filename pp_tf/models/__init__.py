@@ -1,0 +1,68 @@
+"""The ported architectures, by name.
+
+Each architecture module holds its Keras builder and its porter side by side;
+this registry says how to read each one's published weight file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Literal
+
+import keras
+
+from pp_tf import labels, weights
+from pp_tf.models import efficientnet_lite, nima, resnet50_places
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+    name: str
+    kind: Literal["classifier", "nima"]
+    build: Callable[[], keras.Model]
+    port: Callable[[keras.Model, dict], keras.Model]
+    read: Callable[[str], dict]
+    class_names: Callable[[], tuple[str, ...]] | None = None
+    preset: weights.WeightPreset | None = None
+    default_source: Callable[[], str] | None = None
+
+
+ARCHITECTURES = {
+    arch.name: arch
+    for arch in (
+        Architecture(
+            "places365_resnet50", "classifier", resnet50_places.ResNet50Places365,
+            resnet50_places.port, weights.read_torch_state_dict,
+            labels.places365_class_names, resnet50_places.WEIGHTS,
+        ),
+        Architecture(
+            "efficientnet_lite0", "classifier", efficientnet_lite.EfficientNetLite0,
+            efficientnet_lite.port, weights.read_torch_state_dict,
+            labels.imagenet_class_names, None, efficientnet_lite.default_weights_path,
+        ),
+        Architecture(
+            "nima_mobilenet", "nima", nima.NimaMobileNet, nima.port, weights.read_keras2_h5,
+            None, nima.WEIGHTS["idealo_aesthetic"],
+        ),
+    )
+}
+DEFAULT_ATTACKER = "efficientnet_lite0"
+
+
+def get(name: str) -> Architecture:
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {name!r}; choose one of {sorted(ARCHITECTURES)}")
+    return ARCHITECTURES[name]
+
+
+def build_ported(name: str, source: str | None = None) -> keras.Model:
+    """Builds `name` and loads the weights of `source` (or its installed default)."""
+    arch = get(name)
+    if source is None:
+        if arch.default_source is None:
+            raise weights.WeightsError(
+                f"{name}: no weight file given and none is installed; pass --source=FILE or "
+                f"--download (from {arch.preset.url if arch.preset else 'its publisher'})"
+            )
+        source = arch.default_source()
+    return arch.port(arch.build(), arch.read(source))

@@ -1,0 +1,50 @@
+"""The geometry every classifier here sees: shorter side to 256, centre crop 224.
+
+Kept apart from the normalisation (which lives inside each Keras model) so that
+attacks can work in the classifier's pixel space: `classifier_view` maps a
+photo of any size to the float `[224, 224, 3]` pixels (0-255) the model takes.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+RESIZE_SIZE = 256
+CROP_SIZE = 224
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def resize_shorter_side(images, size: int = RESIZE_SIZE):
+    """Bilinear (antialiased) resize of a batch so that its shorter side is `size`."""
+    images = tf.convert_to_tensor(images)
+    shape = tf.shape(images)
+    height = tf.cast(shape[1], tf.float32)
+    width = tf.cast(shape[2], tf.float32)
+    scale = tf.cast(size, tf.float32) / tf.minimum(height, width)
+    # Same rounding as torchvision's Resize(int): the long side is truncated.
+    new_height = tf.maximum(tf.cast(tf.floor(height * scale + 1e-4), tf.int32), 1)
+    new_width = tf.maximum(tf.cast(tf.floor(width * scale + 1e-4), tf.int32), 1)
+    new_height = tf.where(height <= width, size, new_height)
+    new_width = tf.where(width < height, size, new_width)
+    return tf.image.resize(tf.cast(images, tf.float32), tf.stack([new_height, new_width]),
+                           method="bilinear", antialias=True)
+
+
+def center_crop_box(height, width, size: int = CROP_SIZE):
+    """Top-left corner of the centred `size` square (torchvision's rounding)."""
+    top = tf.cast(tf.round((height - size) / 2), tf.int32)
+    left = tf.cast(tf.round((width - size) / 2), tf.int32)
+    return top, left
+
+
+def center_crop(images, size: int = CROP_SIZE):
+    shape = tf.shape(images)
+    top, left = center_crop_box(tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32), size)
+    return images[:, top:top + size, left:left + size, :]
+
+
+def classifier_view(images, resize_size: int = RESIZE_SIZE, crop_size: int = CROP_SIZE):
+    """uint8 or float photos `[b, h, w, 3]` -> float32 pixels `[b, crop, crop, 3]` in 0-255."""
+    return center_crop(resize_shorter_side(images, resize_size), crop_size)

