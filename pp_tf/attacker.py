@@ -55,8 +55,10 @@ def load_attacker(spec: str, source: str | None = None) -> Attacker:
         signature = loaded.signatures["logits_from_pixels"]
         names = tuple(n.decode("utf8") for n in loaded.class_names.numpy())
         crop = int(signature.structured_input_signature[1]["pixels"].shape[1])
+        # The closure keeps `loaded` alive: its variables back the signature.
         return Attacker(os.path.basename(os.path.normpath(spec)),
-                        lambda x: signature(pixels=x)["logits"], names, crop_size=crop)
+                        lambda x, _owner=loaded: signature(pixels=x)["logits"], names,
+                        crop_size=crop)
     arch = models.get(spec)
     if arch.kind != "classifier":
         raise ValueError(f"{spec} is not a classifier")

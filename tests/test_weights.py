@@ -1,0 +1,85 @@
+"""Weight files as untrusted input: hash-checked downloads, refused pickles, data-only HDF5."""
+
+import functools
+import hashlib
+import http.server
+import os
+import pickle
+import threading
+
+import pytest
+
+from pp_tf import weights
+
+
+def _payload_pickle(path, marker):
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    with open(path, "wb") as handle:
+        pickle.dump({"state_dict": Payload()}, handle)
+
+
+def test_malicious_pickle_is_refused_and_runs_nothing(tmp_path):
+    pytest.importorskip("torch")
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pth"
+    _payload_pickle(path, marker)
+    with pytest.raises(weights.WeightsError, match="evil.pth: refused"):
+        weights.read_torch_state_dict(path)
+    assert not marker.exists()
+
+
+def test_missing_and_garbage_weight_files_are_named(tmp_path):
+    with pytest.raises(weights.WeightsError, match="nope.pth: no such file"):
+        weights.read_torch_state_dict(tmp_path / "nope.pth")
+    garbage = tmp_path / "garbage.h5"
+    garbage.write_bytes(b"not hdf5")
+    with pytest.raises(weights.WeightsError, match="garbage.h5: not a readable HDF5"):
+        weights.read_keras2_h5(garbage)
+
+
+@pytest.fixture
+def served_file(tmp_path):
+    """A weight file served over HTTP on 127.0.0.1, and its SHA-256."""
+    root = tmp_path / "www"
+    root.mkdir()
+    data = os.urandom(100_000)
+    (root / "model.pth").write_bytes(data)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/model.pth", hashlib.sha256(data).hexdigest()
+    server.shutdown()
+
+
+def test_download_checks_the_pinned_hash_over_loopback(tmp_path, served_file):
+    url, digest = served_file
+    cache = tmp_path / "cache"
+    preset = weights.WeightPreset(url, "model.pth", digest)
+    path = weights.download(preset, str(cache))
+    assert weights.sha256_of(path) == digest
+    assert weights.download(preset, str(cache)) == path  # cached, re-checked, not refetched
+
+
+def test_download_refuses_a_wrong_hash_and_keeps_nothing(tmp_path, served_file):
+    url, _ = served_file
+    cache = tmp_path / "cache"
+    preset = weights.WeightPreset(url, "model.pth", "0" * 64)
+    with pytest.raises(weights.WeightsError, match="SHA-256 mismatch"):
+        weights.download(preset, str(cache))
+    assert os.listdir(cache) == []
+
+
+def test_download_from_file_url_and_unpinned_preset(tmp_path):
+    source = tmp_path / "w.h5"
+    source.write_bytes(b"weights")
+    digest = hashlib.sha256(b"weights").hexdigest()
+    unpinned = weights.WeightPreset(source.as_uri(), "w.h5", None)
+    with pytest.raises(weights.WeightsError, match="no SHA-256 is pinned"):
+        weights.download(unpinned, str(tmp_path / "c"))
+    path = weights.download(unpinned, str(tmp_path / "c"), sha256=digest)
+    assert open(path, "rb").read() == b"weights"
