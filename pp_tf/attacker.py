@@ -54,11 +54,11 @@ def load_attacker(spec: str, source: str | None = None) -> Attacker:
             raise ValueError(f"{spec}: not a pp_tf classifier export (no logits_from_pixels signature)")
         signature = loaded.signatures["logits_from_pixels"]
         names = tuple(n.decode("utf8") for n in loaded.class_names.numpy())
-        crop = int(signature.structured_input_signature[1]["pixels"].shape[1])
+        resize, crop = (int(n) for n in loaded.view_size.numpy())
         # The closure keeps `loaded` alive: its variables back the signature.
         return Attacker(os.path.basename(os.path.normpath(spec)),
                         lambda x, _owner=loaded: signature(pixels=x)["logits"], names,
-                        crop_size=crop)
+                        crop_size=crop, resize_size=resize)
     arch = models.get(spec)
     if arch.kind != "classifier":
         raise ValueError(f"{spec} is not a classifier")

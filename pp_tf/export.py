@@ -29,6 +29,8 @@ class ClassifierModule(tf.Module):
         self.crop_size = int(model.input_shape[1])
         self.resize_size = int(resize_size)
         self.class_names = tf.Variable(list(class_names), trainable=False, name="class_names")
+        self.view_size = tf.Variable([self.resize_size, self.crop_size], trainable=False,
+                                     name="view_size")
         self.serve = tf.function(self._serve, input_signature=[IMAGES_SPEC])
         self.logits_from_pixels = tf.function(
             self._logits_from_pixels,

@@ -1,0 +1,59 @@
+r"""Computes a universal adversarial perturbation against a scene/object classifier.
+
+  python -m pp_tf.scripts.train_uap --attacker=efficientnet_lite0 --images=photos/ \
+      --xi=10 --norm=inf --mode=sgd --output=runs/uap/uap.npy
+  python -m pp_tf.scripts.train_uap --attacker=saved_models/places365_resnet50 \
+      --tfds=mepp18:validation --mode=deepfool --delta=0.2 --output=runs/mepp18/uap.npy
+"""
+
+from absl import app, flags
+
+from pp_tf.attacker import load_attacker
+from pp_tf.attacks.uap import UAPConfig
+from pp_tf.datasets import views
+from pp_tf.uap_run import train_uap
+
+_ATTACKER = flags.DEFINE_string("attacker", "efficientnet_lite0",
+                                "A port_weights SavedModel folder, or an architecture name.")
+_IMAGES = flags.DEFINE_string("images", None, "Folder of training photos.")
+_TFDS = flags.DEFINE_string("tfds", None, "Prepared TFDS data as dataset:split.")
+_TFDS_DIR = flags.DEFINE_string("tfds_data_dir", None, "TFDS data_dir.")
+_XI = flags.DEFINE_float("xi", 10.0, "Norm bound on the 0-255 scale.")
+_NORM = flags.DEFINE_enum("norm", "inf", ["inf", "2"], "Norm of the bound.")
+_MODE = flags.DEFINE_enum("mode", "sgd", ["deepfool", "sgd"],
+                          "deepfool: Moosavi-Dezfooli et al. 2017; sgd: Shafahi et al. 2020.")
+_EOT = flags.DEFINE_boolean("eot", False, "Optimise through random rescale, crop and JPEG (sgd).")
+_DELTA = flags.DEFINE_float("delta", 0.2, "Stop at a training fooling rate of 1 - delta.")
+_MAX_PASSES = flags.DEFINE_integer("max_passes", 10, "Passes over the training images at most.")
+_BATCH = flags.DEFINE_integer("batch_size", 32, "Images per step.")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the shuffling and of the EOT draws.")
+_OUTPUT = flags.DEFINE_string("output", None, "The .npy to write (with .png and .json beside).")
+_LOGDIR = flags.DEFINE_string("logdir", None, "TensorBoard log folder.")
+_RESUME = flags.DEFINE_boolean("resume", False, "Continue from the last pass's checkpoint.")
+flags.mark_flag_as_required("output")
+
+
+def main(argv):
+    del argv
+    if bool(_IMAGES.value) == bool(_TFDS.value):
+        raise app.UsageError("give exactly one of --images and --tfds")
+    attacker = load_attacker(_ATTACKER.value)
+    size = (attacker.resize_size, attacker.crop_size)
+    if _IMAGES.value:
+        images, _ = views.load_folder_views(_IMAGES.value, *size)
+    else:
+        images, _ = views.load_tfds_views(_TFDS.value, *size, data_dir=_TFDS_DIR.value)
+    config = UAPConfig(xi=_XI.value, norm=_NORM.value, mode=_MODE.value, delta=_DELTA.value,
+                       max_passes=_MAX_PASSES.value, batch_size=_BATCH.value, eot=_EOT.value,
+                       seed=_SEED.value)
+    report = train_uap(attacker, images, config, _OUTPUT.value, _RESUME.value, _LOGDIR.value)
+    print(f"fooling rate on the {report['images']} training images: "
+          f"{report['final_fooling_rate']:.3f}; wrote {_OUTPUT.value}")
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
