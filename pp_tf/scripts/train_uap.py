@@ -15,7 +15,9 @@ from pp_tf.uap_run import train_uap
 
 _ATTACKER = flags.DEFINE_string("attacker", "efficientnet_lite0",
                                 "A port_weights SavedModel folder, or an architecture name.")
-_IMAGES = flags.DEFINE_string("images", None, "Folder of training photos.")
+_IMAGES = flags.DEFINE_string("images", None, "Folder of training photos, or a .txt list of them.")
+_CROPS = flags.DEFINE_integer("crops_per_photo", 0,
+                              "Random crops added per photo (for small photo sets).")
 _TFDS = flags.DEFINE_string("tfds", None, "Prepared TFDS data as dataset:split.")
 _TFDS_DIR = flags.DEFINE_string("tfds_data_dir", None, "TFDS data_dir.")
 _XI = flags.DEFINE_float("xi", 10.0, "Norm bound on the 0-255 scale.")
@@ -40,7 +42,8 @@ def main(argv):
     attacker = load_attacker(_ATTACKER.value)
     size = (attacker.resize_size, attacker.crop_size)
     if _IMAGES.value:
-        images, _ = views.load_folder_views(_IMAGES.value, *size)
+        images, _ = views.load_photo_views(_IMAGES.value, *size, crops_per_photo=_CROPS.value,
+                                           seed=_SEED.value)
     else:
         images, _ = views.load_tfds_views(_TFDS.value, *size, data_dir=_TFDS_DIR.value)
     config = UAPConfig(xi=_XI.value, norm=_NORM.value, mode=_MODE.value, delta=_DELTA.value,

@@ -1,0 +1,314 @@
+"""Photo stylisation with a ported generator, folder in, folder out.
+
+A generator is used through one function, `generate`: float32 RGB in [-1, 1]
+`[batch, height, width, 3]` -> the same, of the same size (the `generate`
+signature of a `pp_tf.export.StylizerModule`, which pads to a multiple of 4
+and handles BGR generators).
+
+Photos whose sides both fit in `tile_size` go through whole, batched with
+photos of the same size. Larger photos are processed tile by tile (a
+4000x3000 photo at full resolution would need several GiB per activation):
+tiles of `tile_size` overlapping by `overlap` pixels, each output weighted by
+a linear ramp over its `overlap` pixels at every side that borders another
+tile, the weighted outputs summed and divided by the summed weights. The image
+is first reflect-padded to a multiple of 4 so that every tile starts on the
+generators' 4-pixel grid.
+
+Tiling is exact for a convolutional generator away from the seams (farther
+than its receptive field from a tile edge), but both CycleGAN and CartoonGAN
+normalise every channel by its statistics over the whole input (instance
+norm): each tile is normalised by its own statistics, so a tiled result
+differs from a whole-image one everywhere, mostly in tone, not in structure.
+Use a larger `tile_size` (memory permitting) or `max_side` to stay closer to
+whole-image results.
+
+Folder runs read and write only through `pp_tf.image_io`; a file that fails is
+reported (stderr, and `errors.json` in the output folder) and the run goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from pp_tf import image_io
+
+MIN_SIDE = 8  # two halvings, then a reflection pad of 1 needs 2 pixels
+GRID = 4  # the generators' total stride
+ERRORS_FILE = "errors.json"
+
+Generate = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclasses.dataclass(frozen=True)
+class StylizeConfig:
+    """How photos are sized and cut.
+
+    Attributes:
+        max_side: downscale photos whose longer side exceeds it (None: never).
+        tile_size: photos with a side longer than this are tiled; a multiple of 4.
+        overlap: pixels shared by neighbouring tiles; a multiple of 4, less
+            than half the tile.
+        batch_size: photos (or tiles) of one size per generator call.
+        overwrite: replace existing outputs.
+        jpeg_quality: quality of JPEG and WebP outputs.
+    """
+
+    max_side: int | None = None
+    tile_size: int = 512
+    overlap: int = 32
+    batch_size: int = 4
+    overwrite: bool = False
+    jpeg_quality: int = 95
+
+    def __post_init__(self):
+        if self.tile_size < 2 * MIN_SIDE or self.tile_size % GRID:
+            raise ValueError(f"tile_size must be a multiple of {GRID} and at least "
+                             f"{2 * MIN_SIDE}, got {self.tile_size}")
+        if self.overlap < 0 or self.overlap % GRID or 2 * self.overlap >= self.tile_size:
+            raise ValueError(f"overlap must be a multiple of {GRID} below half the tile size "
+                             f"({self.tile_size}), got {self.overlap}")
+        if self.max_side is not None and self.max_side < MIN_SIDE:
+            raise ValueError(f"max_side must be at least {MIN_SIDE}, got {self.max_side}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
+
+
+# ------------------------------------------------------------------ generators
+def load_generator(generator: str, weights: str | None = None) -> Generate:
+    """The `generate` function of a port_weights SavedModel folder or of an architecture.
+
+    Args:
+        generator: a SavedModel folder written by `port_weights` for a stylizer
+            architecture, or the name of one (`cyclegan_resnet9`, `cartoongan`).
+        weights: with an architecture name, its published weight file.
+    """
+    if os.path.isdir(generator):
+        if weights:
+            raise ValueError("--weights goes with an architecture name, not a SavedModel folder")
+        loaded = tf.saved_model.load(generator)
+        if "generate" not in loaded.signatures:
+            raise ValueError(f"{generator}: not a stylizer SavedModel (no 'generate' signature; "
+                             f"it has {sorted(loaded.signatures)})")
+        signature = loaded.signatures["generate"]
+
+        def generate(images):
+            return signature(images=tf.constant(images, tf.float32))["images"].numpy()
+
+        generate.saved_model = loaded  # keeps the variables alive
+        return generate
+
+    from pp_tf import models
+    from pp_tf.export import StylizerModule
+
+    arch = models.get(generator)
+    if arch.kind != "stylizer":
+        raise ValueError(f"{generator} is a {arch.kind}, not a stylizer")
+    if not weights:
+        raise ValueError(f"{generator}: pass its weight file with --weights=FILE "
+                         f"(published at {arch.preset.url if arch.preset else 'its source'})")
+    module = StylizerModule(models.build_ported(generator, weights), arch.channel_order)
+    return lambda images: module.generate(tf.constant(images, tf.float32))["images"].numpy()
+
+
+def to_unit(pixels: np.ndarray) -> np.ndarray:
+    """uint8 -> float32 in [-1, 1]."""
+    return pixels.astype(np.float32) / 127.5 - 1.0
+
+
+def to_uint8(values: np.ndarray) -> np.ndarray:
+    """float in [-1, 1] -> uint8, rounded and clipped."""
+    return np.clip(np.round((values + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+# ------------------------------------------------------------------ geometry
+def downscale(pixels: np.ndarray, max_side: int | None) -> np.ndarray:
+    """`pixels` with its longer side at most `max_side` (Lanczos), aspect kept."""
+    height, width = pixels.shape[:2]
+    if max_side is None or max(height, width) <= max_side:
+        return pixels
+    scale = max_side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(pixels).resize(size, Image.LANCZOS))
+
+
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Starts of tiles of `tile` pixels covering `length`, stepping by `tile - overlap`.
+
+    The last tile ends at `length` (it may overlap its neighbour by more).
+    With `length`, `tile` and `overlap` multiples of 4, every start is one too.
+    """
+    if length <= tile:
+        return [0]
+    starts = list(range(0, length - tile, tile - overlap))
+    return starts + [length - tile]
+
+
+def ramp(size: int, overlap: int, rise: bool, fall: bool) -> np.ndarray:
+    """1-D blending weight of a tile: linear over `overlap` pixels at a side that borders a tile.
+
+    Weights are (i + 0.5) / overlap at distance i from that side, so they are
+    positive everywhere and two ramps of equal overlap sum to 1.
+    """
+    weight = np.ones(size, np.float32)
+    if overlap:
+        edge = (np.arange(size, dtype=np.float32) + 0.5) / overlap
+        if rise:
+            weight = np.minimum(weight, edge)
+        if fall:
+            weight = np.minimum(weight, edge[::-1])
+    return weight
+
+
+def _pad_to_grid(values: np.ndarray) -> np.ndarray:
+    height, width = values.shape[:2]
+    return np.pad(values, [(0, -height % GRID), (0, -width % GRID), (0, 0)], mode="reflect")
+
+
+def stylize_tiled(generate: Generate, pixels: np.ndarray, tile_size: int, overlap: int,
+                  batch_size: int = 1) -> np.ndarray:
+    """Stylises one uint8 RGB photo `[height, width, 3]` tile by tile (see the module doc).
+
+    Returns:
+        uint8 RGB of the input's size.
+    """
+    height, width = pixels.shape[:2]
+    values = _pad_to_grid(to_unit(pixels))
+    padded_height, padded_width = values.shape[:2]
+    tile_h, tile_w = min(tile_size, padded_height), min(tile_size, padded_width)
+    rows = tile_starts(padded_height, tile_h, overlap)
+    cols = tile_starts(padded_width, tile_w, overlap)
+    total = np.zeros(values.shape, np.float32)
+    weights = np.zeros(values.shape[:2] + (1,), np.float32)
+    boxes = [(top, left) for top in rows for left in cols]
+    for first in range(0, len(boxes), batch_size):
+        chunk = boxes[first:first + batch_size]
+        tiles = np.stack([values[t:t + tile_h, l:l + tile_w] for t, l in chunk])
+        outputs = generate(tiles)
+        for (top, left), output in zip(chunk, outputs):
+            weight = np.outer(
+                ramp(tile_h, overlap, top > 0, top + tile_h < padded_height),
+                ramp(tile_w, overlap, left > 0, left + tile_w < padded_width))[..., None]
+            total[top:top + tile_h, left:left + tile_w] += output * weight
+            weights[top:top + tile_h, left:left + tile_w] += weight
+    return to_uint8(total[:height, :width] / weights[:height, :width])
+
+
+def stylize_batch(generate: Generate, pixels: np.ndarray) -> np.ndarray:
+    """Stylises uint8 RGB photos of one size `[batch, height, width, 3]`, whole."""
+    return to_uint8(generate(to_unit(pixels)))
+
+
+def stylize_image(generate: Generate, pixels: np.ndarray, config: StylizeConfig) -> np.ndarray:
+    """One uint8 RGB photo, already downscaled: whole if it fits a tile, else tiled."""
+    if max(pixels.shape[:2]) <= config.tile_size:
+        return stylize_batch(generate, pixels[None])[0]
+    return stylize_tiled(generate, pixels, config.tile_size, config.overlap, config.batch_size)
+
+
+# ------------------------------------------------------------------ folders
+@dataclasses.dataclass
+class _Pending:
+    path: str
+    output: str
+    fmt: str
+    pixels: np.ndarray
+
+
+def stylize_folder(generate: Generate, input_dir: str, output_dir: str, config: StylizeConfig,
+                   progress: bool = True) -> dict:
+    """Stylises every photo of `input_dir` into `output_dir`, in each input's format.
+
+    Per-file failures (unreadable, corrupt, too small, output exists) are
+    printed on stderr, listed in `output_dir/errors.json`, and skipped.
+
+    Returns:
+        `{"written": [output paths], "errors": [{"file", "reason"}]}`.
+
+    Raises:
+        ImageError: `input_dir` is not a folder, or `output_dir` is inside it.
+    """
+    from tqdm import tqdm
+
+    paths = image_io.list_images(input_dir)
+    image_io.check_output_dir([input_dir], output_dir)
+    os.makedirs(output_dir, exist_ok=True)
+    image_io.clean_temporaries(output_dir)
+    report = {"written": [], "errors": []}
+    bar = tqdm(paths, unit="photo", disable=not progress, file=sys.stderr)
+
+    def fail(path, reason):
+        report["errors"].append({"file": path, "reason": reason})
+        bar.write(f"error: {path}: {reason}", file=sys.stderr)
+
+    def save(item: _Pending, stylized: np.ndarray):
+        try:
+            image_io.write_image(stylized, item.output, item.fmt, overwrite=config.overwrite,
+                                 protected=(item.path,), jpeg_quality=config.jpeg_quality)
+            report["written"].append(item.output)
+        except (image_io.ImageError, OSError) as error:
+            fail(item.path, getattr(error, "reason", str(error)))
+
+    def run_batch(items: list[_Pending]):
+        try:
+            stylized = stylize_batch(generate, np.stack([item.pixels for item in items]))
+        except tf.errors.OpError as error:
+            for item in items:
+                fail(item.path, f"generator failed ({error.message})")
+            return
+        for item, image in zip(items, stylized):
+            save(item, image)
+
+    pending: dict[tuple[int, int], list[_Pending]] = {}
+    planned = set()  # outputs of this run (a.gif and a.png both become a.png)
+    for path in bar:
+        try:
+            pixels = downscale(image_io.read_image(path), config.max_side)
+            fmt = image_io.image_format(path)
+            output = os.path.join(output_dir, image_io.output_name(path, fmt))
+        except image_io.ImageError as error:
+            fail(path, error.reason)
+            continue
+        if min(pixels.shape[:2]) < MIN_SIDE:
+            fail(path, f"{pixels.shape[1]}x{pixels.shape[0]} pixels is too small to stylise "
+                       f"(at least {MIN_SIDE}x{MIN_SIDE})")
+            continue
+        if output in planned:
+            fail(path, f"another photo of this run is written to {output}")
+            continue
+        if os.path.lexists(output) and not config.overwrite:
+            fail(path, f"output {output} exists (pass --overwrite to replace it)")
+            continue
+        planned.add(output)
+        item = _Pending(path, output, fmt, pixels)
+        if max(pixels.shape[:2]) > config.tile_size:
+            try:
+                stylized = stylize_tiled(generate, pixels, config.tile_size, config.overlap,
+                                         config.batch_size)
+            except tf.errors.OpError as error:
+                fail(path, f"generator failed ({error.message})")
+                continue
+            save(item, stylized)
+            continue
+        group = pending.setdefault(pixels.shape[:2], [])
+        group.append(item)
+        if len(group) == config.batch_size:
+            run_batch(pending.pop(pixels.shape[:2]))
+        elif sum(map(len, pending.values())) >= 4 * config.batch_size:
+            # Many sizes waiting: bound the memory held by partial batches.
+            for size in list(pending):
+                run_batch(pending.pop(size))
+    for size in list(pending):
+        run_batch(pending.pop(size))
+    bar.close()
+    image_io.write_bytes_atomic(
+        json.dumps(report["errors"], indent=2).encode("utf-8") + b"\n",
+        os.path.join(output_dir, ERRORS_FILE), overwrite=True)
+    return report

@@ -1,0 +1,111 @@
+"""protect on a folder mixing hostile files with good photos: the batch policy."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hostile_corpus import GPS_TAG, write_corpus
+from pp_tf import image_io
+from pp_tf.protect import ProtectConfig, center_crop, protect_folder, random_crop
+
+
+def checksums(folder):
+    sums = {}
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path) and os.access(path, os.R_OK):
+            sums[name] = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    return sums
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "photos"
+    good, bad = write_corpus(str(folder))
+    v = np.random.default_rng(0).uniform(-8, 8, (224, 224, 3)).astype(np.float32)
+    np.save(tmp_path / "v.npy", v)
+    return str(folder), good, bad, str(tmp_path / "v.npy")
+
+
+def run_protect(*args):
+    return subprocess.run([sys.executable, "-m", "pp_tf.scripts.protect", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_protect_script_on_the_hostile_corpus(corpus, tmp_path):
+    folder, good, bad, v = corpus
+    before = checksums(folder)
+    out = str(tmp_path / "out")
+    result = run_protect("--method=center_crop,uap", f"--perturbation={v}",
+                         f"--input_dir={folder}", f"--output_dir={out}")
+    assert result.returncode == 1, result.stderr
+    assert checksums(folder) == before  # originals byte-identical
+
+    for name in good:
+        target = os.path.join(out, image_io.output_name(name, image_io.image_format(
+            os.path.join(folder, name))))
+        assert os.path.getsize(target) > 0, name
+        with Image.open(target) as image:
+            exif = image.getexif()
+            assert GPS_TAG not in exif and len(exif) == 0, name
+    errors = json.load(open(os.path.join(out, "errors.json")))
+    assert sorted(os.path.basename(e["file"]) for e in errors) == sorted(bad)
+    lines = result.stderr.replace("\r", "\n").splitlines()
+    for name, reason in bad.items():
+        assert any(f"{name}: " in line and reason in line for line in lines), name
+    leftovers = [n for n in os.listdir(out) if n.endswith(".tmp") or
+                 (os.path.isfile(os.path.join(out, n)) and os.path.getsize(os.path.join(out, n)) == 0)]
+    assert leftovers == []
+    # EXIF-rotated photos come out upright: portrait 240x320, cropped to 80%.
+    upright = Image.open(os.path.join(out, "exif_orientation_6.jpg"))
+    assert upright.size == (192, 256)
+
+
+def test_rerun_finishes_the_remaining_photos_and_never_clobbers(corpus, tmp_path):
+    folder, good, _, _ = corpus
+    out = str(tmp_path / "out")
+    config = ProtectConfig(("center_crop",))
+    first = protect_folder(folder, out, config, show_progress=False)
+    assert len(first.written) == len(good)
+    # An interrupted run: one output missing, one temporary file left behind.
+    os.unlink(first.written[0])
+    open(os.path.join(out, ".pp_tf-abc.tmp"), "wb").write(b"partial")
+    kept = {p: open(p, "rb").read() for p in first.written[1:]}
+    second = protect_folder(folder, out, config, show_progress=False)
+    assert second.written == first.written[:1]
+    assert sorted(second.skipped_existing) == sorted(kept)
+    assert all(open(p, "rb").read() == data for p, data in kept.items())
+    assert not [n for n in os.listdir(out) if n.endswith(".tmp")]
+
+
+def test_output_inside_input_is_refused(corpus):
+    folder, _, _, _ = corpus
+    result = run_protect("--method=center_crop", f"--input_dir={folder}",
+                         f"--output_dir={os.path.join(folder, 'protected')}")
+    assert result.returncode != 0
+    assert "inside the input directory" in result.stderr
+    assert not os.path.exists(os.path.join(folder, "protected"))
+
+
+def test_crops_by_hand():
+    photo = np.arange(10 * 20 * 3, dtype=np.uint8).reshape(10, 20, 3)
+    np.testing.assert_array_equal(center_crop(photo, 0.5), photo[2:7, 5:15])
+    crop = random_crop(photo, 0.5, np.random.default_rng(0))
+    assert crop.shape == (5, 10, 3)
+    rows = [r for r in range(6) if any((photo[r:r + 5, c:c + 10] == crop).all() for c in range(11))]
+    assert rows
+
+
+def test_bad_settings_are_refused_early():
+    with pytest.raises(ValueError, match="methods must be"):
+        ProtectConfig(("blur",))
+    with pytest.raises(ValueError, match="needs a perturbation"):
+        ProtectConfig(("uap",))
+    with pytest.raises(ValueError, match="need a generator"):
+        ProtectConfig(("cartoongan",))
