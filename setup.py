@@ -33,7 +33,8 @@ setup(
     extras_require={
         # Reading .pth checkpoints (always with weights_only=True).
         "port": ["torch==2.13.0"],
-        "test": ["pytest", "torch==2.13.0"],
+        # dill: tfds.testing imports it without declaring it.
+        "test": ["pytest", "torch==2.13.0", "dill"],
     },
     entry_points={
         "console_scripts": [

@@ -19,6 +19,7 @@ import hashlib
 import os
 import pickle
 import shutil
+import sys
 import tempfile
 import urllib.request
 import warnings
@@ -132,35 +133,47 @@ def sha256_of(path) -> str:
 
 
 def download(preset: WeightPreset, cache_dir: str | None = None, sha256: str | None = None,
-             timeout: float = 60.0) -> str:
+             timeout: float = 60.0, trust_on_first_use: bool = False) -> str:
     """Returns the local path of `preset`'s file, downloading it if needed.
 
     The file is fetched to a temporary name, its SHA-256 compared with the
     pinned one (or `sha256` where the preset has none), and only then renamed
-    into the cache. A cached file is re-checked before use.
+    into the cache. A cached file is re-checked before use. Where no hash is
+    known at all, `trust_on_first_use` accepts the first download, records its
+    hash beside it (`FILE.sha256`) and holds every later use to that hash.
     """
-    expected = (sha256 or preset.sha256 or "").lower()
-    if not expected:
-        raise WeightsError(
-            f"{preset.url}: no SHA-256 is pinned for {preset.filename}; download it yourself, "
-            "check it, and pass --source=FILE, or pass --sha256=HASH"
-        )
     cache_dir = cache_dir or default_cache_dir()
-    os.makedirs(cache_dir, exist_ok=True)
     target = os.path.join(cache_dir, preset.filename)
+    recorded = target + ".sha256"
+    expected = (sha256 or preset.sha256 or "").lower()
+    if not expected and os.path.exists(recorded):
+        expected = open(recorded, encoding="ascii").read().split()[0].lower()
+    if not expected and not trust_on_first_use:
+        raise WeightsError(
+            f"{preset.url}: no SHA-256 is pinned for {preset.filename}; pass --sha256=HASH, or "
+            "--trust_on_first_use to accept and record this download's hash, or download it "
+            "yourself and pass --source=FILE"
+        )
+    os.makedirs(cache_dir, exist_ok=True)
     if os.path.exists(target):
-        if sha256_of(target) == expected:
+        if expected and sha256_of(target) == expected:
             return target
-        raise WeightsError(f"{target}: cached file has the wrong SHA-256; delete it and retry")
+        raise WeightsError(f"{target}: cached file has the wrong or no recorded SHA-256; "
+                           "delete it and retry")
     fd, temporary = tempfile.mkstemp(dir=cache_dir, prefix=".download-", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(preset.url, timeout=timeout) as response:
             shutil.copyfileobj(response, out, 1 << 20)
         actual = sha256_of(temporary)
-        if actual != expected:
+        if expected and actual != expected:
             raise WeightsError(
                 f"{preset.url}: SHA-256 mismatch: expected {expected}, got {actual}; file discarded"
             )
+        if not expected:
+            print(f"warning: {preset.filename}: no pinned SHA-256; recorded this download's "
+                  f"{actual} in {recorded}", file=sys.stderr)
+            with open(recorded, "w", encoding="ascii") as handle:
+                handle.write(f"{actual}  {preset.filename}\n")
         os.replace(temporary, target)
     except OSError as error:
         raise WeightsError(f"{preset.url}: download failed ({error})") from None

@@ -19,3 +19,8 @@ def rng():
 def relative_error(actual, expected):
     actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
     return float(np.linalg.norm(actual - expected) / np.linalg.norm(expected))
+
+
+def pytest_collection_modifyitems(config, items):
+    """tf.test.TestCase carries a `test_session` helper that is not a test (it only skips)."""
+    items[:] = [item for item in items if item.name != "test_session"]

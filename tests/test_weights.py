@@ -83,3 +83,29 @@ def test_download_from_file_url_and_unpinned_preset(tmp_path):
         weights.download(unpinned, str(tmp_path / "c"))
     path = weights.download(unpinned, str(tmp_path / "c"), sha256=digest)
     assert open(path, "rb").read() == b"weights"
+
+
+def test_trust_on_first_use_records_the_hash_and_holds_to_it(tmp_path, served_file):
+    url, digest = served_file
+    cache = tmp_path / "cache"
+    preset = weights.WeightPreset(url, "model.pth", None)
+    path = weights.download(preset, str(cache), trust_on_first_use=True)
+    assert open(path + ".sha256").read().split()[0] == digest
+    assert weights.download(preset, str(cache)) == path  # no flag needed once recorded
+    open(path, "ab").write(b"tampered")
+    with pytest.raises(weights.WeightsError, match="wrong or no recorded SHA-256"):
+        weights.download(preset, str(cache))
+
+
+def test_port_weights_download_command_over_loopback(tmp_path, served_file):
+    """The --download path of port_weights, with a wrong hash: refused, nothing exported."""
+    import subprocess
+    import sys
+
+    url, _ = served_file
+    result = subprocess.run(
+        [sys.executable, "-m", "pp_tf.scripts.port_weights", "--arch=places365_resnet50",
+         "--download", f"--url={url}", "--sha256=" + "1" * 64, f"--cache_dir={tmp_path / 'c'}",
+         f"--output_dir={tmp_path / 'out'}"], capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and "SHA-256 mismatch" in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -18,6 +18,8 @@ _DOWNLOAD = flags.DEFINE_boolean("download", False, "Fetch the official file int
 _CACHE_DIR = flags.DEFINE_string("cache_dir", None, "Download cache (default ~/.cache/pp_tf/weights).")
 _SHA256 = flags.DEFINE_string("sha256", None, "Expected SHA-256 where pp_tf pins none.")
 _URL = flags.DEFINE_string("url", None, "Override the download URL (a mirror, or file://).")
+_TOFU = flags.DEFINE_boolean("trust_on_first_use", False,
+                             "Where no SHA-256 is pinned: accept this download and record its hash.")
 flags.mark_flags_as_required(["arch", "output_dir"])
 
 
@@ -30,7 +32,8 @@ def main(argv):
             raise app.UsageError(f"--download: {_ARCH.value} has no published file to fetch")
         if _URL.value:
             preset = weights.WeightPreset(_URL.value, preset.filename, preset.sha256, preset.licence)
-        source = weights.download(preset, _CACHE_DIR.value, _SHA256.value)
+        source = weights.download(preset, _CACHE_DIR.value, _SHA256.value,
+                                  trust_on_first_use=_TOFU.value)
     path = port_to_saved_model(_ARCH.value, source, _OUTPUT_DIR.value)
     print(f"wrote {path}")
 

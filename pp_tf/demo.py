@@ -1,0 +1,91 @@
+"""The main job on the embedded default: protect the bundled photos with every
+method that needs no downloaded weights, evaluate them with the embedded
+attacker (EfficientNet-Lite0, ImageNet), write the report, and say which
+methods are waiting for weights and how to get them."""
+
+from __future__ import annotations
+
+import os
+
+from pp_tf import protect
+from pp_tf.evaluate import EvaluateConfig, run_evaluation
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = os.path.join(REPO, "examples")
+DEFAULT_UAP = os.path.join(REPO, "saved_models", "uap_efficientnet_lite0_linf10.npy")
+TRAIN_LIST = os.path.join(REPO, "saved_models", "uap_efficientnet_lite0_train.txt")
+
+# (run name, methods, placement)
+RUNS = (
+    ("center_crop", ("center_crop",), "tile"),
+    ("random_crop", ("random_crop",), "tile"),
+    ("uap", ("uap",), "tile"),
+    ("uap_crop_only", ("uap",), "crop"),
+)
+
+NEEDS_WEIGHTS = (
+    ("Places365 ResNet50 attacker (the MediaEval 2018 attacker)",
+     "python -m pp_tf.scripts.port_weights --arch=places365_resnet50 --download "
+     "--trust_on_first_use --output_dir=saved_models/places365_resnet50"),
+    ("NIMA aesthetic score",
+     "python -m pp_tf.scripts.port_weights --arch=nima_mobilenet --download "
+     "--trust_on_first_use --output_dir=saved_models/nima_mobilenet"),
+    ("cyclegan (Ukiyo-e style)",
+     "python -m pp_tf.scripts.port_weights --arch=cyclegan_resnet9 --download "
+     "--trust_on_first_use --output_dir=saved_models/cyclegan_ukiyoe"),
+    ("cartoongan (Hayao style)",
+     "python -m pp_tf.scripts.port_weights --arch=cartoongan --download "
+     "--trust_on_first_use --output_dir=saved_models/cartoongan_hayao"),
+)
+
+
+def training_photos() -> set[str]:
+    if not os.path.exists(TRAIN_LIST):
+        return set()
+    with open(TRAIN_LIST, encoding="utf-8") as handle:
+        return {os.path.basename(line.strip()) for line in handle
+                if line.strip() and not line.startswith("#")}
+
+
+def held_out_change_rate(results, run: str, exclude: set[str]):
+    """Top-1 change rate of `run` on the photos the perturbation never saw."""
+    original = {r.name: r.probabilities.argmax() for r in results["original"]}
+    changed = [r.probabilities.argmax() != original[r.name] for r in results[run]
+               if r.name not in exclude]
+    return (sum(changed) / len(changed), len(changed)) if changed else (float("nan"), 0)
+
+
+def run_demo(output_dir: str, photos: str = EXAMPLES, perturbation: str = DEFAULT_UAP,
+             attacker: str = "efficientnet_lite0", overwrite: bool = True) -> int:
+    """Returns the number of errors (0 on success)."""
+    if not os.path.isdir(photos):
+        raise FileNotFoundError(f"{photos}: no photo folder (run from a clone, or pass --photos)")
+    if not os.path.exists(perturbation):
+        raise FileNotFoundError(f"{perturbation}: no perturbation (train one with train_uap)")
+    errors = 0
+    folders = []
+    for name, methods, placement in RUNS:
+        print(f"== protect: {name}")
+        config = protect.ProtectConfig(methods, perturbation=perturbation, placement=placement,
+                                       overwrite=overwrite)
+        folder = os.path.join(output_dir, "protected", name)
+        errors += len(protect.protect_folder(photos, folder, config).errors)
+        folders.append(folder)
+    print("== evaluate")
+    result = run_evaluation(EvaluateConfig(photos, tuple(folders), attacker,
+                                           output_dir=os.path.join(output_dir, "report"),
+                                           run_names=tuple(name for name, _, _ in RUNS)))
+    errors += len(result["errors"])
+    print(open(result["paths"]["report.md"], encoding="utf-8").read())
+    if os.path.abspath(perturbation) == DEFAULT_UAP:
+        exclude = training_photos()
+        for run in ("uap", "uap_crop_only"):
+            rate, count = held_out_change_rate(result["results"], run, exclude)
+            print(f"{run}: top-1 changed on {rate:.0%} of the {count} photos the perturbation "
+                  f"was not trained on")
+    print(f"\nreport: {result['paths']['report.html']}")
+    print(f"contact sheet: {result['paths']['contact_sheet.png']}")
+    print("\nNot run here, for want of weights (each command fetches and ports them):")
+    for what, command in NEEDS_WEIGHTS:
+        print(f"  - {what}:\n      {command}")
+    return errors

@@ -1,0 +1,332 @@
+"""CycleGAN and CartoonGAN ports against independent torch references; tiled stylisation; the script."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+torch = pytest.importorskip("torch")
+import torch.nn.functional as F  # noqa: E402
+
+import torch_reference_gan as reference  # noqa: E402
+from conftest import ROOT, relative_error  # noqa: E402
+from pp_tf import image_io, stylize  # noqa: E402
+from pp_tf.export import StylizerModule, export, port_to_saved_model  # noqa: E402
+from pp_tf.layers import InstanceNormalization, ReflectionPadding2D  # noqa: E402
+from pp_tf.models import cartoongan, cyclegan, porting  # noqa: E402
+from pp_tf.weights import WeightsError  # noqa: E402
+
+# Two photos of one size in a batch, and one whose sides are not multiples of 4.
+SIZES = [(2, 64, 96), (1, 70, 50)]
+
+
+def _nchw(x):
+    return torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2)
+
+
+def _nhwc(x):
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+def _padded_forward(net, x):
+    """`net` on NCHW `x` reflect-padded at the bottom/right to a multiple of 4, cropped back."""
+    h, w = x.shape[-2:]
+    with torch.no_grad():
+        return net(F.pad(x, (0, -w % 4, 0, -h % 4), mode="reflect"))[..., :h, :w]
+
+
+def _cyclegan_reference_uint8(net, photos):
+    """Upstream recipe: ToTensor, Normalize(0.5, 0.5), generator, back to 0-255 (rounded)."""
+    x = (_nchw(photos).float() / 255.0 - 0.5) / 0.5
+    out = _padded_forward(net, x)
+    return _nhwc(torch.round((out + 1) / 2 * 255).clamp(0, 255).to(torch.uint8))
+
+
+def _cartoongan_reference_uint8(net, photos):
+    """Upstream test.py: RGB -> BGR, [0, 1] -> [-1, 1], generator, BGR -> RGB, save_image rounding."""
+    x = -1 + 2 * (_nchw(photos)[:, [2, 1, 0]].float() / 255.0)
+    out = _padded_forward(net, x)[:, [2, 1, 0]] * 0.5 + 0.5
+    return _nhwc(out.mul(255).add(0.5).clamp(0, 255).to(torch.uint8))
+
+
+def _check_serving(loaded, net, reference_uint8, bgr, rng):
+    for batch, height, width in SIZES:
+        photos = rng.integers(0, 256, (batch, height, width, 3), dtype=np.uint8)
+        served = loaded.signatures["serving_default"](images=tf.constant(photos))["images"]
+        assert served.dtype == tf.uint8 and served.shape == photos.shape
+        expected = reference_uint8(net, photos)
+        assert np.abs(served.numpy().astype(int) - expected).max() <= 1
+
+        # Before quantisation, through the float signature (RGB [-1, 1]).
+        unit = photos.astype(np.float32) / 127.5 - 1.0
+        generated = loaded.signatures["generate"](images=tf.constant(unit))["images"].numpy()
+        x = _nchw(unit[..., ::-1] if bgr else unit)
+        expected_float = _nhwc(_padded_forward(net, x))
+        assert relative_error(generated, expected_float[..., ::-1] if bgr else expected_float) <= 1e-4
+
+
+# ------------------------------------------------------------------ ConvTranspose
+@pytest.mark.parametrize("size", [(5, 7), (8, 8)])
+def test_conv_transpose_k3_s2_p1_op1_equals_valid_then_crop(size):
+    torch.manual_seed(0)
+    layer = torch.nn.ConvTranspose2d(6, 4, 3, stride=2, padding=1, output_padding=1)
+    x = np.random.default_rng(1).normal(size=(2, *size, 6)).astype(np.float32)
+    inputs = keras.Input((None, None, 6))
+    y = keras.layers.Conv2DTranspose(4, 3, strides=2, padding="valid", name="up")(inputs)
+    model = keras.Model(inputs, keras.layers.Cropping2D(((1, 0), (1, 0)))(y))
+    # Through the shared mapping: torch [in, out, kh, kw] -> Keras [kh, kw, out, in].
+    state = {f"up.{k}": v.detach().numpy() for k, v in layer.state_dict().items()}
+    porting.set_checked(model.get_layer("up"),
+                        porting.torch_layer_weights(model.get_layer("up"), state, "up"))
+    with torch.no_grad():
+        expected = _nhwc(layer(_nchw(x)))
+    actual = model(x).numpy()
+    assert actual.shape == expected.shape == (2, 2 * size[0], 2 * size[1], 4)
+    np.testing.assert_allclose(actual, expected, atol=1e-5)
+
+
+# ------------------------------------------------------------------ CycleGAN
+def test_cyclegan_resnet9_file_as_published_ports_exactly(tmp_path):
+    """The published layout (9 blocks, ngf 64), with the stale instance-norm
+    buffers old files carry, through port_weights' library call and the SavedModel."""
+    torch.manual_seed(0)
+    net = reference.ResnetGenerator(ngf=64, n_blocks=9).eval()
+    state = dict(net.state_dict())
+    for prefix in reference.instance_norm_prefixes(net):
+        channels = net.get_submodule(prefix).num_features
+        state[f"{prefix}.running_mean"] = torch.randn(channels)
+        state[f"{prefix}.running_var"] = torch.rand(channels) + 0.5
+    assert {"model.1.weight", "model.4.weight", "model.7.weight", "model.10.conv_block.1.weight",
+            "model.18.conv_block.5.weight", "model.19.weight", "model.22.weight",
+            "model.26.weight", "model.2.running_mean"} <= set(state)
+    path = tmp_path / "style_ukiyoe.pth"
+    torch.save(state, path)
+
+    export_dir = str(tmp_path / "ukiyoe")
+    port_to_saved_model("cyclegan_resnet9", str(path), export_dir)
+    loaded = tf.saved_model.load(export_dir)
+    assert loaded.channel_order.numpy() == b"RGB"
+    _check_serving(loaded, net, _cyclegan_reference_uint8, bgr=False,
+                   rng=np.random.default_rng(0))
+
+
+def test_cyclegan_resnet6_positions():
+    torch.manual_seed(1)
+    net = reference.ResnetGenerator(ngf=8, n_blocks=6).eval()
+    state = {k: v.numpy() for k, v in net.state_dict().items()}
+    convs, norms = cyclegan.generator_torch_keys(6)
+    assert {convs["up1_conv"], convs["up2_conv"], convs["head_conv"]} == {
+        "model.16", "model.19", "model.23"}
+    assert {p + ".weight" for p in convs.values()} == {k for k in state if k.endswith(".weight")}
+    assert norms == set(reference.instance_norm_prefixes(net))
+    model = cyclegan.port(cyclegan.ResnetGenerator(n_blocks=6, ngf=8), state)
+    x = np.random.default_rng(2).uniform(-1, 1, (1, 32, 48, 3)).astype(np.float32)
+    with torch.no_grad():
+        expected = _nhwc(net(_nchw(x)))
+    assert relative_error(model(x).numpy(), expected) <= 1e-4
+
+
+def test_cyclegan_porter_refuses_what_it_does_not_know():
+    torch.manual_seed(2)
+    state = {k: v.numpy() for k, v in reference.ResnetGenerator(ngf=8, n_blocks=9).state_dict().items()}
+    # A running mean on a convolution is not a stale norm buffer.
+    stray = dict(state, **{"model.1.running_mean": np.zeros(8, np.float32)})
+    with pytest.raises(WeightsError, match=r"unused weights.*model\.1\.running_mean"):
+        cyclegan.port(cyclegan.ResnetGenerator(n_blocks=9, ngf=8), stray)
+    # A 9-block file in a 6-block model: model.16 is a block there, not the up-convolution.
+    with pytest.raises(WeightsError, match=r"model\.16"):
+        cyclegan.port(cyclegan.ResnetGenerator(n_blocks=6, ngf=8), state)
+
+
+def test_cyclegan_patchgan_ports_exactly():
+    torch.manual_seed(3)
+    net = reference.NLayerDiscriminator(ndf=8).eval()
+    state = {k: v.numpy() for k, v in net.state_dict().items()}
+    assert sorted({k.rsplit(".", 1)[0] for k in state}) == [
+        "model.0", "model.11", "model.2", "model.5", "model.8"]
+    model = cyclegan.port_discriminator(cyclegan.NLayerDiscriminator(ndf=8), state)
+    x = np.random.default_rng(3).uniform(-1, 1, (2, 70, 70, 3)).astype(np.float32)
+    with torch.no_grad():
+        expected = _nhwc(net(_nchw(x)))
+    actual = model(x).numpy()
+    assert actual.shape == expected.shape == (2, 6, 6, 1)  # one logit per 70x70 patch
+    assert relative_error(actual, expected) <= 1e-4
+
+
+# ------------------------------------------------------------------ CartoonGAN
+def test_cartoongan_instance_norm_is_group_norm_per_channel():
+    """Transformer.py's norm: biased variance (on 3x4 pixels the unbiased one is
+    9% larger), epsilon 1e-9 inside the root, then scale and shift."""
+    generator = torch.Generator().manual_seed(4)
+    norm = reference.CartoonInstanceNorm(5)
+    reference.randomize_cartoon_norms(norm, generator)
+    x = (np.random.default_rng(4).normal(size=(2, 3, 4, 5)) + 2.0).astype(np.float32)
+    layer = InstanceNormalization(cartoongan.IN_EPSILON, affine=True)
+    layer.build(x.shape)
+    layer.set_weights([norm.scale.detach().numpy(), norm.shift.detach().numpy()])
+    with torch.no_grad():
+        expected = _nhwc(norm(_nchw(x)))
+    assert relative_error(layer(x).numpy(), expected) <= 1e-5
+
+
+def test_cartoongan_file_as_published_ports_exactly(tmp_path):
+    torch.manual_seed(5)
+    net = reference.Transformer().eval()
+    reference.randomize_cartoon_norms(net, torch.Generator().manual_seed(5))
+    state = net.state_dict()
+    assert {"conv01_1.weight", "in01_1.scale", "in01_1.shift", "deconv01_1.weight",
+            "in13_1.shift", "deconv03_1.bias"} <= set(state)
+    path = tmp_path / "Hayao_net_G_float.pth"
+    torch.save(state, path)
+
+    export_dir = str(tmp_path / "hayao")
+    port_to_saved_model("cartoongan", str(path), export_dir)
+    loaded = tf.saved_model.load(export_dir)
+    assert loaded.channel_order.numpy() == b"BGR"
+    _check_serving(loaded, net, _cartoongan_reference_uint8, bgr=True,
+                   rng=np.random.default_rng(5))
+
+
+def test_cartoongan_discriminator_layout():
+    model = cartoongan.CartoonGANDiscriminator()
+    assert [layer.filters for layer in model.layers if isinstance(layer, keras.layers.Conv2D)] == [
+        32, 64, 128, 128, 256, 256, 1]
+    assert model(np.zeros((1, 64, 64, 3), np.float32)).shape == (1, 16, 16, 1)
+
+
+# ------------------------------------------------------------------ tiling
+def _local_generator():
+    """A generator without instance norm (receptive field radius < 8 px), stride 2 inside."""
+    keras.utils.set_random_seed(6)
+    inputs = keras.Input((None, None, 3))
+    x = ReflectionPadding2D(1)(inputs)
+    x = keras.layers.Conv2D(8, 3, activation="relu")(x)
+    x = keras.layers.ZeroPadding2D(1)(x)
+    x = keras.layers.Conv2D(8, 3, strides=2, activation="relu")(x)
+    x = keras.layers.Conv2DTranspose(3, 3, strides=2)(x)
+    x = keras.layers.Cropping2D(((1, 0), (1, 0)))(x)
+    return keras.Model(inputs, keras.layers.Activation("tanh")(x))
+
+
+def _generate_fn(model, channel_order="RGB"):
+    module = StylizerModule(model, channel_order)
+    return lambda images: module.generate(tf.constant(images))["images"].numpy()
+
+
+def _far_from_seams(length, tile, overlap):
+    """Positions at least `overlap` away from every tile edge inside the (grid-padded) image."""
+    padded = length + (-length % 4)
+    starts = stylize.tile_starts(padded, tile, overlap)
+    edges = [s for s in starts if s > 0] + [s + tile for s in starts if s + tile < padded]
+    distance = np.abs(np.arange(length)[:, None] - np.array(edges)[None]).min(1)
+    return distance >= overlap
+
+
+def test_tiled_equals_whole_away_from_seams_without_instance_norm():
+    """Tiling is exact for a translation-equivariant local generator: tile starts
+    sit on the 4-pixel grid, so outputs far from tile edges are bit-identical."""
+    photo = np.random.default_rng(7).integers(0, 256, (298, 397, 3), dtype=np.uint8)
+    generate = _generate_fn(_local_generator())
+    whole = stylize.stylize_batch(generate, photo[None])[0].astype(int)
+    tiled = stylize.stylize_tiled(generate, photo, tile_size=128, overlap=32, batch_size=4)
+    assert tiled.shape == photo.shape and tiled.dtype == np.uint8
+    far = _far_from_seams(298, 128, 32)[:, None] & _far_from_seams(397, 128, 32)[None]
+    assert far.mean() > 0.05
+    np.testing.assert_array_equal(tiled[far], whole[far])
+    difference = np.abs(tiled - whole)
+    assert difference.mean() <= 0.1 and difference.max() <= 8  # near seams: low-weight tile edges
+
+
+def test_tiled_cyclegan_differs_from_whole_by_tone_only():
+    """With instance norm each tile is normalised by its own statistics, so the
+    tiled result is not the whole-image one anywhere; on this random generator
+    and noise photo the mean difference is ~8 grey levels. This bounds it as a
+    regression sentinel; it is not an exactness claim."""
+    photo = np.random.default_rng(8).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    keras.utils.set_random_seed(8)
+    generate = _generate_fn(cyclegan.ResnetGenerator(n_blocks=6, ngf=8))
+    whole = stylize.stylize_batch(generate, photo[None])[0].astype(int)
+    tiled = stylize.stylize_tiled(generate, photo, tile_size=128, overlap=32, batch_size=4)
+    assert tiled.shape == photo.shape
+    assert np.abs(tiled - whole).mean() <= 16
+
+
+def test_tile_starts_cover_and_stay_on_grid():
+    for length in (8, 128, 300, 4000):
+        starts = stylize.tile_starts(length, min(512, length), 32)
+        assert starts[0] == 0 and starts[-1] + min(512, length) == length
+        assert all(s % 4 == 0 for s in starts)
+        assert all(b - a <= 480 for a, b in zip(starts, starts[1:]))
+
+
+# ------------------------------------------------------------------ folders and the script
+def _digest(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    rng = np.random.default_rng(9)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, shape in (("good1.png", (40, 56, 3)), ("good2.png", (40, 56, 3)),
+                        ("large.jpg", (150, 202, 3))):
+        image_io.write_image(rng.integers(0, 256, shape, dtype=np.uint8), folder / name)
+    jpeg = image_io.encode_image(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8), "JPEG")
+    (folder / "truncated.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    (folder / "notes.jpg").write_text("not a photo\n")
+    return folder
+
+
+@pytest.fixture
+def small_saved_generator(tmp_path):
+    keras.utils.set_random_seed(10)
+    return export(StylizerModule(cyclegan.ResnetGenerator(n_blocks=2, ngf=8)),
+                  str(tmp_path / "generator"))
+
+
+def test_stylize_script_reports_bad_files_and_goes_on(tmp_path, photo_folder,
+                                                      small_saved_generator):
+    before = {p.name: _digest(p) for p in photo_folder.iterdir()}
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "pp_tf.scripts.stylize",
+               f"--generator={small_saved_generator}", f"--input_dir={photo_folder}",
+               f"--output_dir={out}", "--tile_size=64", "--overlap=16", "--noprogress"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), timeout=300)
+    assert result.returncode == 1, result.stderr
+    for bad in ("truncated.jpg", "notes.jpg"):
+        assert bad in result.stderr
+    assert sorted(os.listdir(out)) == ["errors.json", "good1.png", "good2.png", "large.jpg"]
+    errors = json.load(open(out / "errors.json"))
+    assert sorted(os.path.basename(e["file"]) for e in errors) == ["notes.jpg", "truncated.jpg"]
+    assert all(e["reason"] for e in errors)
+    assert image_io.read_image(out / "good1.png").shape == (40, 56, 3)
+    assert image_io.read_image(out / "large.jpg").shape == (150, 202, 3)
+    assert image_io.image_format(out / "large.jpg") == "JPEG"
+    assert {p.name: _digest(p) for p in photo_folder.iterdir()} == before
+
+    # Without --overwrite nothing is replaced; every photo is then an error.
+    written = _digest(out / "good1.png")
+    report = stylize.stylize_folder(stylize.load_generator(small_saved_generator),
+                                    str(photo_folder), str(out), stylize.StylizeConfig(
+                                        tile_size=64, overlap=16), progress=False)
+    assert report["written"] == [] and len(report["errors"]) == 5
+    assert _digest(out / "good1.png") == written
+
+
+def test_stylize_refuses_output_inside_input_and_bad_tiles(photo_folder):
+    with pytest.raises(image_io.ImageError, match="inside the input directory"):
+        stylize.stylize_folder(lambda x: x, str(photo_folder), str(photo_folder / "out"),
+                               stylize.StylizeConfig(), progress=False)
+    assert not (photo_folder / "out").exists()
+    with pytest.raises(ValueError, match="overlap"):
+        stylize.StylizeConfig(tile_size=64, overlap=32)
+    with pytest.raises(ValueError, match="tile_size"):
+        stylize.StylizeConfig(tile_size=510)
