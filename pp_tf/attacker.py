@@ -45,7 +45,8 @@ def from_keras(model, class_names, name: str | None = None) -> Attacker:
 
 
 def load_attacker(spec: str, source: str | None = None) -> Attacker:
-    """An architecture name (ported from `source` or its default) or a SavedModel folder."""
+    """An architecture name (ported from `source` or its default), a SavedModel folder
+    exported by `port_weights`, or a Keras `.keras` file (loaded with safe_mode=True)."""
     from pp_tf import models
 
     if os.path.isdir(spec):
@@ -59,6 +60,14 @@ def load_attacker(spec: str, source: str | None = None) -> Attacker:
         return Attacker(os.path.basename(os.path.normpath(spec)),
                         lambda x, _owner=loaded: signature(pixels=x)["logits"], names,
                         crop_size=crop, resize_size=resize)
+    if spec.endswith(".keras"):
+        import keras
+
+        # safe_mode: a Lambda layer's pickled Python code is refused, never run.
+        model = keras.saving.load_model(spec, safe_mode=True, compile=False)
+        classes = int(model.output_shape[-1])
+        return from_keras(model, [f"class_{i}" for i in range(classes)],
+                          os.path.splitext(os.path.basename(spec))[0])
     arch = models.get(spec)
     if arch.kind != "classifier":
         raise ValueError(f"{spec} is not a classifier")

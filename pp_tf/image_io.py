@@ -195,6 +195,12 @@ def same_file(a, b) -> bool:
         return False
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_bytes_atomic(data: bytes, path, overwrite: bool = False, protected=()) -> None:
     """Writes `data` to `path` through a temporary file and a rename.
 
@@ -217,6 +223,8 @@ def write_bytes_atomic(data: bytes, path, overwrite: bool = False, protected=())
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp makes the file owner-only; give it the permissions open() would.
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):

@@ -97,6 +97,9 @@ def test_atomic_write_never_clobbers(tmp_path):
     image_io.write_image(np.zeros((8, 8, 3), np.uint8), target, overwrite=True)
     assert target.read_bytes() != before
     assert [n for n in os.listdir(tmp_path) if n.endswith(".tmp")] == []
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(target).st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
 
 
 def test_output_dir_inside_input_is_refused(tmp_path):

@@ -109,3 +109,28 @@ def test_port_weights_download_command_over_loopback(tmp_path, served_file):
          f"--output_dir={tmp_path / 'out'}"], capture_output=True, text=True, timeout=300)
     assert result.returncode != 0 and "SHA-256 mismatch" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_keras_model_files_load_in_safe_mode(tmp_path):
+    """A .keras attacker whose Lambda layer carries Python code is refused; a plain one loads."""
+    import keras
+    import numpy as np
+
+    from pp_tf.attacker import load_attacker
+
+    marker = tmp_path / "ran"
+    inputs = keras.Input((8, 8, 3))
+    payload = eval(f"lambda x: (open({str(marker)!r}, 'w'), x)[1]")  # a literal path, no closure
+    hostile = keras.layers.Lambda(payload)(inputs)
+    keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(hostile))).save(
+        tmp_path / "hostile.keras")
+    marker.unlink(missing_ok=True)
+    with pytest.raises(ValueError, match="safe_mode"):
+        load_attacker(str(tmp_path / "hostile.keras"))
+    assert not marker.exists()
+
+    plain = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    plain.save(tmp_path / "plain.keras")
+    attacker = load_attacker(str(tmp_path / "plain.keras"))
+    assert attacker.class_names == ("class_0", "class_1", "class_2") and attacker.crop_size == 8
+    assert attacker.logits(np.zeros((1, 8, 8, 3), np.float32)).shape == (1, 3)
