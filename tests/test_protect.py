@@ -109,3 +109,24 @@ def test_bad_settings_are_refused_early():
         ProtectConfig(("uap",))
     with pytest.raises(ValueError, match="need a generator"):
         ProtectConfig(("cartoongan",))
+
+
+def test_evaluate_script_on_the_hostile_corpus(corpus, tmp_path):
+    """evaluate scores every good photo, names each bad one, and exits non-zero."""
+    folder, good, bad, _ = corpus
+    out = str(tmp_path / "out")
+    protect_folder(folder, out, ProtectConfig(("center_crop",)), show_progress=False)
+    before = checksums(folder)
+    result = subprocess.run(
+        [sys.executable, "-m", "pp_tf.scripts.evaluate", f"--original_dir={folder}",
+         f"--protected_dir={out}", f"--output_dir={tmp_path / 'report'}"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1, result.stderr
+    assert checksums(folder) == before
+    report = json.load(open(tmp_path / "report" / "results.json"))
+    assert {p["name"] for p in report["photos"] if p["run"] == "original"} == set(good)
+    assert {p["name"] for p in report["photos"] if p["run"] == "out"} == set(good)
+    named = {os.path.basename(e["file"]) for e in report["errors"]}
+    assert set(bad) <= named
+    for name in bad:
+        assert f"{name}: " in result.stderr
