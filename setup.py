@@ -43,6 +43,7 @@ setup(
             "pp-protect=pp_tf.scripts.protect:run",
             "pp-evaluate=pp_tf.scripts.evaluate:run",
             "pp-demo=pp_tf.scripts.demo:run",
+            "pp-export-serving=pp_tf.scripts.export_serving:run",
         ]
     },
 )

@@ -1,0 +1,36 @@
+r"""Exports models in the TF Serving layout: BASE/<name>/<version>/ plus BASE/models.config.
+
+  python -m pp_tf.scripts.export_serving --models=efficientnet_lite0,protect_uap \
+      --base_dir=serving --version=1
+  python -m pp_tf.scripts.export_serving --base_dir=serving --version=1 --models=\
+places365_resnet50:resnet50_places365.pth.tar,nima_mobilenet:weights_mobilenet_aesthetic_0.07.hdf5,\
+cartoongan:Hayao_net_G_float.pth,protect_uap
+"""
+
+from absl import app, flags
+
+from pp_tf import demo
+from pp_tf.serving import export_models
+
+_MODELS = flags.DEFINE_list("models", ["efficientnet_lite0", "protect_uap"],
+                            "protect_uap, ARCH, or ARCH:WEIGHT_FILE (stylizers add protect_ARCH).")
+_BASE = flags.DEFINE_string("base_dir", None, "Model base folder (mount it as /models).")
+_VERSION = flags.DEFINE_integer("version", 1, "Version folder to write.")
+_PERTURBATION = flags.DEFINE_string("perturbation", demo.DEFAULT_UAP, "UAP .npy of protect_uap.")
+_PLACEMENT = flags.DEFINE_enum("placement", "tile", ["tile", "crop"], "UAP placement.")
+flags.mark_flag_as_required("base_dir")
+
+
+def main(argv):
+    del argv
+    names = export_models(_MODELS.value, _BASE.value, _VERSION.value, _PERTURBATION.value,
+                          _PLACEMENT.value)
+    print(f"exported {', '.join(names)} (version {_VERSION.value}) to {_BASE.value}")
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,215 @@
+"""Exports for TF Serving: versioned SavedModels, bytes-in/bytes-out protect
+models, warm-up records and a `models.config`.
+
+Layout written under `base_dir` (mount it as `/models` in the container):
+
+    base_dir/models.config
+    base_dir/<name>/<version>/saved_model.pb, variables/, assets.extra/tf_serving_warmup_requests
+
+`protect_*` models have two signatures:
+* `protect_bytes(image_bytes: string [batch])` -> `protected_bytes: string [batch]`:
+  encoded JPEG/PNG/GIF/BMP in, JPEG out for JPEG in, PNG otherwise. TF Serving's REST
+  API base64-encodes outputs whose name ends in `_bytes`. The server decodes with
+  `tf.io.decode_image`, which ignores EXIF orientation: clients send upright pixels
+  (`pp_tf.image_io.read_image` makes them so). Outputs carry no metadata.
+* `serving_default(images: uint8 [batch, h, w, 3])` -> `images: uint8 [batch, h, w, 3]`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from pp_tf.models import preprocessing
+
+WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+_PNG_MAGIC = b"\x89PNG"
+_JPEG_MAGIC = b"\xff\xd8"
+
+
+def perturb(images, perturbation, placement: str = "tile", strength: float = 1.0):
+    """TF twin of `pp_tf.perturbation.apply_perturbation` for a batch of one size."""
+    shape = tf.shape(images)
+    height, width = shape[1], shape[2]
+    shorter = tf.cast(tf.minimum(height, width), tf.float32)
+    side = tf.cast(tf.round(preprocessing.CROP_SIZE * shorter / preprocessing.RESIZE_SIZE), tf.int32)
+    side = tf.clip_by_value(side, 1, tf.minimum(height, width))
+    top, left = (height - side) // 2, (width - side) // 2
+    v = tf.convert_to_tensor(perturbation, tf.float32)
+    pattern = tf.image.resize(v[None], tf.stack([side, side]), antialias=True)[0] * strength
+    if placement == "tile":
+        rows = tf.math.floormod(tf.range(height) - top, side)
+        cols = tf.math.floormod(tf.range(width) - left, side)
+        full = tf.gather(tf.gather(pattern, rows, axis=0), cols, axis=1)
+    elif placement == "crop":
+        full = tf.pad(pattern, [[top, height - top - side], [left, width - left - side], [0, 0]])
+    else:
+        raise ValueError(f"placement must be 'tile' or 'crop', got {placement!r}")
+    out = tf.round(tf.cast(images, tf.float32) + full[None])
+    return tf.cast(tf.clip_by_value(out, 0.0, 255.0), tf.uint8)
+
+
+class ProtectModule(tf.Module):
+    """Wraps a uint8-batch -> uint8-batch protection as a bytes-in/bytes-out model."""
+
+    def __init__(self, protect_batch, name: str, jpeg_quality: int = 95, owned=None):
+        super().__init__(name=name)
+        self._protect_batch = protect_batch
+        self.jpeg_quality = int(jpeg_quality)
+        self.owned = owned  # tracked objects (variables, loaded models) the function uses
+        self.serve = tf.function(
+            self._serve, input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")])
+        self.protect_bytes = tf.function(
+            self._protect_bytes, input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
+
+    def _serve(self, images):
+        return {"images": self._protect_batch(images)}
+
+    def _protect_one(self, data):
+        image = tf.io.decode_image(data, channels=3, expand_animations=False)
+        protected = self._protect_batch(image[None])[0]
+        is_jpeg = tf.equal(tf.strings.substr(data, 0, 2), _JPEG_MAGIC)
+        return tf.cond(is_jpeg,
+                       lambda: tf.io.encode_jpeg(protected, quality=self.jpeg_quality,
+                                                 chroma_downsampling=False),
+                       lambda: tf.io.encode_png(protected))
+
+    def _protect_bytes(self, image_bytes):
+        encoded = tf.map_fn(self._protect_one, image_bytes,
+                            fn_output_signature=tf.TensorSpec([], tf.string))
+        return {"protected_bytes": encoded}
+
+    def signatures(self):
+        return {"serving_default": self.serve, "protect_bytes": self.protect_bytes}
+
+
+def uap_protect_module(perturbation: np.ndarray, placement: str = "tile",
+                       name: str = "protect_uap") -> ProtectModule:
+    v = tf.Variable(np.asarray(perturbation, np.float32), trainable=False, name="perturbation")
+    return ProtectModule(lambda images: perturb(images, v, placement), name, owned=v)
+
+
+def stylizer_protect_module(stylizer_dir: str, name: str) -> ProtectModule:
+    """Restyling with an exported stylizer (its `serving_default`: uint8 -> uint8)."""
+    loaded = tf.saved_model.load(stylizer_dir)
+    serve = loaded.signatures["serving_default"]
+    return ProtectModule(lambda images: serve(images=images)["images"], name, owned=loaded)
+
+
+# ----------------------------------------------------------------- warm-up and config
+def _serving_apis():
+    try:
+        from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+    except ImportError:
+        raise ImportError(
+            "writing warm-up requests needs the TF Serving protos: "
+            "pip install --no-deps tensorflow-serving-api (its metadata pins the full "
+            "tensorflow package, hence --no-deps)") from None
+    return predict_pb2, prediction_log_pb2
+
+
+def sample_jpeg(size=(64, 64)) -> bytes:
+    y, x = np.mgrid[0:size[0], 0:size[1]]
+    image = np.stack([x * 4 % 256, y * 4 % 256, (x + y) * 2 % 256], -1).astype(np.uint8)
+    return tf.io.encode_jpeg(image, quality=90).numpy()
+
+
+def _input_specs(function) -> dict:
+    """{name: TensorSpec} of a tf.function with an input signature, or of a loaded signature."""
+    if hasattr(function, "structured_input_signature"):
+        return function.structured_input_signature[1]
+    return {spec.name: spec for spec in function.input_signature}
+
+
+def warmup_requests(model_name: str, signatures: dict) -> list:
+    """One real PredictRequest per servable signature, with a small input."""
+    predict_pb2, _ = _serving_apis()
+    requests = []
+    for signature_name, function in signatures.items():
+        (input_name, spec), = _input_specs(function).items()
+        if spec.dtype == tf.string:
+            value = tf.make_tensor_proto([sample_jpeg()], dtype=tf.string)
+        elif spec.dtype == tf.uint8:
+            value = tf.make_tensor_proto(tf.io.decode_jpeg(sample_jpeg())[None].numpy())
+        else:
+            shape = [1 if d is None else d for d in spec.shape]
+            value = tf.make_tensor_proto(np.full(shape, 128, spec.dtype.as_numpy_dtype))
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = model_name
+        request.model_spec.signature_name = signature_name
+        request.inputs[input_name].CopyFrom(value)
+        requests.append(request)
+    return requests
+
+
+def write_warmup(export_dir: str, requests: list) -> str:
+    _, prediction_log_pb2 = _serving_apis()
+    path = os.path.join(export_dir, WARMUP_FILE)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with tf.io.TFRecordWriter(path) as writer:
+        for request in requests:
+            log = prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
+    return path
+
+
+def models_config(names, container_root: str = "/models") -> str:
+    """A `--model_config_file` in protobuf text format for the exported models."""
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    config = model_server_config_pb2.ModelServerConfig()
+    for name in names:
+        entry = config.model_config_list.config.add()
+        entry.name = name
+        entry.base_path = f"{container_root}/{name}"
+        entry.model_platform = "tensorflow"
+    return text_format.MessageToString(config)
+
+
+def export_servable(module: tf.Module, base_dir: str, name: str, version: int) -> str:
+    """Writes `base_dir/name/version/` with signatures and warm-up requests."""
+    export_dir = os.path.join(base_dir, name, str(version))
+    if os.path.exists(export_dir):
+        raise FileExistsError(f"{export_dir} exists: TF Serving versions are immutable; "
+                              "pick a new --version")
+    signatures = module.signatures()
+    tf.saved_model.save(module, export_dir, signatures=signatures)
+    write_warmup(export_dir, warmup_requests(name, signatures))
+    return export_dir
+
+
+def export_models(specs, base_dir: str, version: int, perturbation: str | None = None,
+                  placement: str = "tile") -> list[str]:
+    """Exports each spec and writes `base_dir/models.config`; returns the model names.
+
+    A spec is `protect_uap` (needs `perturbation`), an architecture name (ported from
+    its installed default weights) or `ARCH:WEIGHT_FILE`. A stylizer architecture
+    also gives `protect_<arch>`.
+    """
+    from pp_tf import export, image_io, models
+
+    names = []
+    for spec in specs:
+        if spec == "protect_uap":
+            if not perturbation:
+                raise ValueError("protect_uap needs --perturbation")
+            module = uap_protect_module(np.load(perturbation, allow_pickle=False), placement)
+            export_servable(module, base_dir, "protect_uap", version)
+            names.append("protect_uap")
+            continue
+        arch, _, source = spec.partition(":")
+        module = export.module_for(arch, models.build_ported(arch, source or None))
+        export_dir = export_servable(module, base_dir, arch, version)
+        names.append(arch)
+        if models.get(arch).kind == "stylizer":
+            protect_name = f"protect_{arch}"
+            export_servable(stylizer_protect_module(export_dir, protect_name), base_dir,
+                            protect_name, version)
+            names.append(protect_name)
+    image_io.write_bytes_atomic(models_config(names).encode(),
+                                os.path.join(base_dir, "models.config"), overwrite=True)
+    return names
