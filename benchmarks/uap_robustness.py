@@ -9,7 +9,8 @@ and reports how often the attacker's top-1 changed:
 * `off-centre crop`: then cropped to its top-left 80% (the attacker's crop moves).
 
   .venv/bin/python benchmarks/uap_robustness.py \
-      --perturbations=saved_models/uap_efficientnet_lite0_linf10.npy,runs/uap_lite0/uap.npy
+      --perturbations=saved_models/uap_efficientnet_lite0_linf10.npy,\
+saved_models/uap_efficientnet_lite0_linf10_eot.npy,random_sign
 """
 
 import io
@@ -23,11 +24,15 @@ from PIL import Image  # noqa: E402
 
 from pp_tf import demo, image_io  # noqa: E402
 from pp_tf.attacker import load_attacker  # noqa: E402
+from pp_tf.datasets import views  # noqa: E402
 from pp_tf.perturbation import PLACEMENTS, apply_perturbation  # noqa: E402
 
-_PERTURBATIONS = flags.DEFINE_list("perturbations", [demo.DEFAULT_UAP], "UAP .npy files.")
+_PERTURBATIONS = flags.DEFINE_list(
+    "perturbations", [demo.DEFAULT_UAP, "random_sign"],
+    "UAP .npy files; 'random_sign' is random +-10 noise, the same L-inf norm as a xi=10 UAP.")
 _PHOTOS = flags.DEFINE_string("photos", demo.EXAMPLES, "Photo folder.")
-_ALL = flags.DEFINE_boolean("all_photos", False, "Also use the photos the default UAP saw.")
+_EXCLUDE = flags.DEFINE_string("exclude_list", "",
+                               "Photos the perturbations were trained on (a .txt list); '' for none.")
 
 
 def as_saved(photo, fmt):
@@ -50,7 +55,8 @@ def off_centre(photo):
 def main(argv):
     del argv
     attacker = load_attacker("efficientnet_lite0")
-    exclude = set() if _ALL.value else demo.training_photos()
+    exclude = ({os.path.basename(p) for p in views.photo_paths(_EXCLUDE.value)}
+               if _EXCLUDE.value else set())
     paths = [p for p in image_io.list_images(_PHOTOS.value) if os.path.basename(p) not in exclude]
     photos = [(image_io.read_image(p), image_io.image_format(p)) for p in paths]
 
@@ -60,11 +66,14 @@ def main(argv):
     conditions = {"as saved": lambda p: p, "jpeg75+resize": jpeg75_resize,
                   "off-centre crop": off_centre}
     baseline = {name: [top1(fn(photo)) for photo, _ in photos] for name, fn in conditions.items()}
-    print(f"{len(photos)} photos ({'all' if _ALL.value else 'held out from the default UAP'}), "
+    print(f"{len(photos)} photos (not in {_EXCLUDE.value or 'any training list'}), "
           f"attacker efficientnet_lite0; top-1 changed against the same transform of the original")
     print(f"{'perturbation':44s} {'placement':9s} " + " ".join(f"{c:>16s}" for c in conditions))
     for path in _PERTURBATIONS.value:
-        v = np.load(path)
+        if path == "random_sign":
+            v = np.random.default_rng(0).choice([-10.0, 10.0], (224, 224, 3)).astype(np.float32)
+        else:
+            v = np.load(path)
         for placement in PLACEMENTS:
             protected = [as_saved(apply_perturbation(p, v, placement), fmt) for p, fmt in photos]
             rates = []

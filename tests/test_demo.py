@@ -1,0 +1,23 @@
+"""The README's main job, on two of the bundled photos."""
+
+import os
+import shutil
+
+from conftest import EXAMPLES
+from pp_tf import demo
+
+
+def test_demo_protects_evaluates_and_reports(tmp_path, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("cat_chelsea.png", "coffee.png"):
+        shutil.copy(os.path.join(EXAMPLES, name), photos / name)
+    assert demo.run_demo(str(tmp_path / "out"), str(photos)) == 0
+    printed = capsys.readouterr().out
+    for run, _, _ in demo.RUNS:
+        assert f"| {run} | 2 |" in printed
+        assert sorted(os.listdir(tmp_path / "out" / "protected" / run)) == [
+            "cat_chelsea.png", "coffee.png", "errors.json", "protect.json"]
+    for what, command in demo.NEEDS_WEIGHTS:
+        assert command in printed
+    assert os.path.getsize(tmp_path / "out" / "report" / "contact_sheet.png") > 10_000
