@@ -80,7 +80,7 @@ def main(argv):
             for name, fn in conditions.items():
                 changed = [top1(fn(q)) != b for q, b in zip(protected, baseline[name])]
                 rates.append(f"{np.mean(changed):16.0%}")
-            print(f"{os.path.relpath(path)[-44:]:44s} {placement:9s} " + " ".join(rates))
+            print(f"{os.path.basename(path):44s} {placement:9s} " + " ".join(rates))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ _N = flags.DEFINE_integer("images", 64, "Training images (32x32).")
 _XI = flags.DEFINE_float("xi", 40.0, "L-inf bound (0-255); the tiny CNN shrugs off xi=10.")
 _DELTA = flags.DEFINE_float("delta", 0.2, "Stop at a fooling rate of 1 - delta.")
 _PASSES = flags.DEFINE_integer("max_passes", 20, "Passes at most (ART: max_iter).")
+_BATCH = flags.DEFINE_integer("faithful_batch", 8, "Images per batched DeepFool in pp_tf's "
+                              "faithful mode (ART attacks one image at a time).")
 
 
 def art_uap(model, images):
@@ -52,11 +54,12 @@ def art_uap(model, images):
 
 def ours(logits, images, mode):
     config = uap.UAPConfig(xi=_XI.value, norm="inf", mode=mode, delta=_DELTA.value,
-                           max_passes=_PASSES.value, batch_size=32)
+                           max_passes=_PASSES.value,
+                           batch_size=_BATCH.value if mode == "deepfool" else 32)
     trainer = uap.UniversalPerturbation(config, logits, images.shape[1:])
     start = time.perf_counter()
     state = trainer.fit(images)
-    return time.perf_counter() - start, state.perturbation, state.passes_done
+    return time.perf_counter() - start, state.best, state.passes_done
 
 
 def deepfool_iteration_cost(batch=16, candidates=10, repeats=3):

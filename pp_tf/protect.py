@@ -52,8 +52,11 @@ class ProtectConfig:
             raise ValueError(f"crop_fraction must be in (0, 1], got {self.crop_fraction}")
         if "uap" in self.methods and not self.perturbation:
             raise ValueError("method uap needs a perturbation (.npy from train_uap)")
-        if {"cyclegan", "cartoongan"} & set(self.methods) and not self.generator:
+        styles = [m for m in self.methods if m in ("cyclegan", "cartoongan")]
+        if styles and not self.generator:
             raise ValueError("style methods need a generator (SavedModel from port_weights)")
+        if len(styles) > 1:
+            raise ValueError(f"one style method per run (one --generator), got {styles}")
 
 
 def center_crop(photo: np.ndarray, fraction: float) -> np.ndarray:
@@ -89,8 +92,9 @@ def build_method(name: str, config: ProtectConfig) -> Method:
             photo, v, config.placement, config.strength)
     from pp_tf import stylize  # style methods need the generator; imported on demand
 
-    stylizer = stylize.load_stylizer(config.generator)
-    return lambda photo, _: stylizer(photo)
+    generate = stylize.load_generator(config.generator)
+    tiling = stylize.StylizeConfig()
+    return lambda photo, _: stylize.stylize_image(generate, photo, tiling)
 
 
 @dataclasses.dataclass

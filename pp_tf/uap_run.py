@@ -31,7 +31,9 @@ def save_checkpoint(path: str, state: uap.UAPState, config: uap.UAPConfig) -> No
     buffer = io.BytesIO()
     np.savez(buffer, perturbation=state.perturbation, passes_done=state.passes_done,
              done=state.done, history=json.dumps(state.history),
-             config=json.dumps(dataclasses.asdict(config)))
+             config=json.dumps(dataclasses.asdict(config)),
+             best=state.best if state.best is not None else state.perturbation,
+             best_fooling_rate=state.best_fooling_rate)
     image_io.write_bytes_atomic(buffer.getvalue(), path, overwrite=True)
 
 
@@ -41,7 +43,8 @@ def load_checkpoint(path: str, config: uap.UAPConfig) -> uap.UAPState:
         if saved != dataclasses.asdict(config):
             raise ValueError(f"{path}: checkpoint settings differ from this run's: {saved}")
         return uap.UAPState(np.array(data["perturbation"], np.float32), int(data["passes_done"]),
-                            json.loads(str(data["history"])), bool(data["done"]))
+                            json.loads(str(data["history"])), bool(data["done"]),
+                            np.array(data["best"], np.float32), float(data["best_fooling_rate"]))
 
 
 def visualise(perturbation: np.ndarray) -> np.ndarray:
@@ -94,19 +97,20 @@ def train_uap(attacker: Attacker, images: np.ndarray, config: uap.UAPConfig, out
     if bar:
         bar.close()
 
+    result = state.best if state.best is not None else state.perturbation
     buffer = io.BytesIO()
-    np.save(buffer, state.perturbation.astype(np.float32))
+    np.save(buffer, result.astype(np.float32))
     image_io.write_bytes_atomic(buffer.getvalue(), output, overwrite=True)
     stem = output[: -len(".npy")]
-    image_io.write_image(visualise(state.perturbation), stem + ".png", "PNG", overwrite=True)
+    image_io.write_image(visualise(result), stem + ".png", "PNG", overwrite=True)
     report = {
         "attacker": attacker.name,
         "settings": dataclasses.asdict(config),
         "images": int(len(images)),
         "fooling_rate_per_pass": state.history,
-        "final_fooling_rate": state.history[-1]["fooling_rate"] if state.history else None,
-        "linf": float(np.abs(state.perturbation).max()),
-        "l2": float(np.linalg.norm(state.perturbation)),
+        "fooling_rate": state.best_fooling_rate,  # of the saved (best) pass
+        "linf": float(np.abs(result).max()),
+        "l2": float(np.linalg.norm(result)),
         "seconds_this_run": round(seconds, 2),
     }
     image_io.write_bytes_atomic(json.dumps(report, indent=2).encode(), stem + ".json",

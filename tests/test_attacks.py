@@ -73,7 +73,8 @@ def test_uap_beats_random_noise_of_the_same_norm(mode):
     config = uap.UAPConfig(xi=40.0, norm="inf", mode=mode, max_passes=4, batch_size=32,
                            delta=0.1, step_fraction=0.2)
     state = uap.UniversalPerturbation(config, logits, (32, 32, 3)).fit(train)
-    v = state.perturbation
+    v = state.best
+    assert state.best_fooling_rate == max(h["fooling_rate"] for h in state.history)
     assert np.abs(v).max() <= 40.0 + 1e-4
     labels = uap.predict_labels(logits, held_out)
     fooled = uap.fooling_rate(logits, held_out, labels, v)
@@ -96,13 +97,15 @@ def test_uap_resume_equals_an_uninterrupted_run():
 
     def stop_after_first_pass(state):
         saved["state"] = uap.UAPState(state.perturbation.copy(), state.passes_done,
-                                      list(state.history), state.done)
+                                      list(state.history), state.done, state.best.copy(),
+                                      state.best_fooling_rate)
         raise Interrupted
 
     with pytest.raises(Interrupted):
         uap.UniversalPerturbation(config, logits, (32, 32, 3)).fit(train, on_pass=stop_after_first_pass)
     resumed = uap.UniversalPerturbation(config, logits, (32, 32, 3)).fit(train, state=saved["state"])
     np.testing.assert_array_equal(resumed.perturbation, full.perturbation)
+    np.testing.assert_array_equal(resumed.best, full.best)
     assert resumed.history == full.history
 
 

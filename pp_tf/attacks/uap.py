@@ -69,12 +69,19 @@ class UAPConfig:
 
 @dataclasses.dataclass
 class UAPState:
-    """Where a run stands; what a checkpoint holds."""
+    """Where a run stands; what a checkpoint holds.
+
+    `perturbation` is the current `v`; `best` the `v` after the pass with the highest
+    training fooling rate. Both algorithms can oscillate from pass to pass (the
+    faithful one markedly), so a run's result is `best`, not the last `v`.
+    """
 
     perturbation: np.ndarray  # [h, w, 3] float32
     passes_done: int = 0
     history: list = dataclasses.field(default_factory=list)  # one dict per pass
     done: bool = False
+    best: np.ndarray | None = None
+    best_fooling_rate: float = -1.0
 
 
 def project(v, xi: float, norm: str):
@@ -116,8 +123,11 @@ class UniversalPerturbation:
         scalar = tf.TensorSpec([], tf.float32, name="step_size")
         seed = tf.TensorSpec([2], tf.int32, name="seed")
         if config.mode == "deepfool":
-            self._deepfool = deepfool_lib.deepfool(
-                config.norm, candidates=config.candidates, overshoot=config.overshoot,
+            # The paper's reference code uses DeepFool's L2 step whatever the ball's norm;
+            # only the projection follows `norm` (L-inf DeepFool steps saturate v at the
+            # corners of the box and stall).
+            self._deepfool = deepfool_lib.L2DeepFool(
+                candidates=config.candidates, overshoot=config.overshoot,
                 max_iter=config.deepfool_max_iter)
             self.step = tf.function(self._deepfool_step, input_signature=[vector, batch, labels])
         else:
@@ -200,6 +210,8 @@ class UniversalPerturbation:
             rate = fooling_rate(self.logits_fn, images, labels, v)
             state.passes_done = pass_index + 1
             state.history.append({"pass": state.passes_done, "fooling_rate": rate})
+            if rate > state.best_fooling_rate:
+                state.best, state.best_fooling_rate = state.perturbation.copy(), rate
             state.done = rate >= 1.0 - config.delta
             if on_pass:
                 on_pass(state)

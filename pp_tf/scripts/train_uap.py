@@ -51,7 +51,7 @@ def main(argv):
                        seed=_SEED.value)
     report = train_uap(attacker, images, config, _OUTPUT.value, _RESUME.value, _LOGDIR.value)
     print(f"fooling rate on the {report['images']} training images: "
-          f"{report['final_fooling_rate']:.3f}; wrote {_OUTPUT.value}")
+          f"{report['fooling_rate']:.3f}; wrote {_OUTPUT.value}")
 
 
 def run():
