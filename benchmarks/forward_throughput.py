@@ -1,4 +1,5 @@
-r"""Forward images/s of each ported model at batch 32 (random weights: speed only).
+r"""Forward images/s of each ported classifier and NIMA at batch 32, 224x224
+(random weights: speed only; the stylizers have benchmarks/stylize_vs_torch.py).
 
   python benchmarks/forward_throughput.py [--batch_size=32] [--repeats=5]
 """
@@ -32,6 +33,8 @@ def main(argv):
     del argv
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, batch {_BATCH.value}")
     for name, arch in sorted(models.ARCHITECTURES.items()):
+        if arch.kind not in ("classifier", "nima"):
+            continue
         rate = images_per_second(arch.build(), _BATCH.value, _REPEATS.value)
         print(f"{name:22s} {rate:7.1f} images/s")
 
