@@ -44,6 +44,7 @@ setup(
             "pp-evaluate=pp_tf.scripts.evaluate:run",
             "pp-demo=pp_tf.scripts.demo:run",
             "pp-export-serving=pp_tf.scripts.export_serving:run",
+            "pp-train-gan=pp_tf.scripts.train_gan:run",
         ]
     },
 )

@@ -1,0 +1,39 @@
+"""Helper for test_train_gan: CycleGAN steps on 2 logical CPU devices, run in its own process.
+
+Logical devices must be configured before the TF runtime starts, so this runs
+as `python gan_mirrored_check.py DATA_DIR OUTPUT_DIR STEPS` and prints one JSON
+line: the loss history and the variables whose replica values differ.
+"""
+
+import json
+import sys
+
+from pp_tf.gan import distribute
+
+distribute.configure_cpu_replicas(2)
+
+from pp_tf.gan import loop  # noqa: E402
+
+
+def main(data_dir: str, output_dir: str, steps: int) -> None:
+    config = loop.TrainConfig(
+        model="cyclegan", output_dir=output_dir, domain_a=f"{data_dir}/A",
+        domain_b=f"{data_dir}/B", steps=steps, batch_size=4, image_size=32, ngf=8, n_blocks=1,
+        ndf=8, seed=1, checkpoint_every=10_000, summary_every=10_000)
+    result = loop.train_gan(config, strategy=distribute.make_strategy())
+    trainer, strategy = result.trainer, result.strategy
+    variables = [v for model in trainer.models().values() for v in model.variables]
+    variables += list(trainer.opt_g.variables) + list(trainer.opt_d.variables)
+    pool = trainer.pool_a.component_variables()
+    print(json.dumps({
+        "replicas": strategy.num_replicas_in_sync,
+        "g_total": [entry["g_total"] for entry in result.history],
+        "checked": len(variables),
+        "differing": loop.replica_values_equal(strategy, variables),
+        "pools_per_replica": len(pool) // 2,
+        "pool_counts": [int(v.numpy()) for v in pool[len(pool) // 2:]],
+    }))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]))

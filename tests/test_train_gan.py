@@ -1,0 +1,239 @@
+"""pp_tf.gan: distributed CycleGAN/CartoonGAN training, edge smoothing, VGG19 weights, resume.
+
+Tiny models (ngf 8, one residual block, ndf 8, 32x32 crops, batch 4); the data
+is easy on purpose: domain A smooth colour noise, domain B the same pictures
+with the colour channels rotated.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TINY = ["--model=cyclegan", "--image_size=32", "--batch_size=4", "--ngf=8", "--n_blocks=1",
+        "--ndf=8", "--seed=5"]
+
+
+@pytest.fixture(scope="module")
+def domains(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gan_data")
+    rng = np.random.default_rng(0)
+    for name in ("A", "B"):
+        (root / name).mkdir()
+    for i in range(8):
+        small = rng.uniform(0, 255, (5, 5, 3)).astype(np.uint8)
+        image = np.asarray(Image.fromarray(small).resize((40, 40), Image.BILINEAR))
+        Image.fromarray(image).save(root / "A" / f"{i}.png")
+        Image.fromarray(np.roll(image, 1, axis=-1)).save(root / "B" / f"{i}.png")
+    return root
+
+
+def _environment(**extra):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **extra)
+    env.pop("TF_CONFIG", None)
+    env.update(extra)
+    return env
+
+
+MIRRORED_TEST = "test_cyclegan_mirrored_two_cpu_replicas_learns_and_stays_in_sync"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def mirrored_run(request, domains, tmp_path_factory):
+    """The 2-replica run (its own process: logical devices precede the TF runtime).
+
+    Started when the module starts, so that it overlaps the in-process tests on
+    a 2-core machine; its test, last in the module, collects the result.
+    """
+    if not any(item.name == MIRRORED_TEST for item in request.session.items):
+        yield None
+        return
+    output = tmp_path_factory.mktemp("mirrored") / "out"
+    process = subprocess.Popen(
+        ["nice", "-n", "10", sys.executable, os.path.join(HERE, "gan_mirrored_check.py"),
+         str(domains), str(output), "16"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_environment())
+    yield process
+    if process.poll() is None:
+        process.kill()
+        process.communicate()
+
+
+def _train_gan(domains, output_dir, *flags):
+    return [sys.executable, "-m", "pp_tf.scripts.train_gan", *TINY,
+            f"--domain_a={domains / 'A'}", f"--domain_b={domains / 'B'}",
+            f"--output_dir={output_dir}", *flags]
+
+
+def _weights(path):
+    import h5py
+
+    arrays = {}
+    with h5py.File(path, "r") as handle:
+        handle.visititems(lambda name, item: arrays.__setitem__(name, item[()])
+                          if isinstance(item, h5py.Dataset) else None)
+    return arrays
+
+
+def _free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_edge_smoothing_blurs_only_near_edges():
+    from pp_tf.gan.edges import edge_smooth
+
+    image = np.full((32, 32, 3), -0.6, np.float32)
+    image[:, 16:] = 0.8  # one vertical edge between columns 15 and 16
+    smoothed = edge_smooth(tf.constant(image)).numpy()
+    np.testing.assert_array_equal(smoothed[:, :12], image[:, :12])  # flat, far from the edge
+    np.testing.assert_array_equal(smoothed[:, 20:], image[:, 20:])
+    assert np.abs(smoothed[:, 14:18] - image[:, 14:18]).min() > 0.01  # blurred at the edge
+    assert smoothed[0, 15, 0] > image[0, 15, 0] and smoothed[0, 16, 0] < image[0, 16, 0]
+    flat = np.full((2, 16, 16, 3), 0.3, np.float32)
+    np.testing.assert_array_equal(edge_smooth(tf.constant(flat)).numpy(), flat)
+
+
+def test_missing_vgg19_weights_error_names_file_url_and_flag(tmp_path, monkeypatch):
+    from pp_tf.gan import vgg19
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(vgg19, "cache_candidates",
+                        lambda: [str(tmp_path / "keras_home" / "models" / vgg19.WEIGHTS_FILE)])
+    for spec in (None, str(tmp_path / "nowhere.h5")):
+        with pytest.raises(vgg19.VGG19WeightsError) as error:
+            vgg19.content_extractor(spec)
+        message = str(error.value)
+        assert vgg19.WEIGHTS_FILE in message and "--vgg19_weights" in message
+        assert "https://storage.googleapis.com/" in message and message.count(vgg19.WEIGHTS_FILE)
+    assert vgg19.resolve_weights("random") == "random"
+
+
+def test_tfds_domains_resume_mid_stream_exactly():
+    import tensorflow_datasets as tfds
+
+    from pp_tf.gan import data
+
+    sources = tuple(data.DomainSource(tfds_name="cycle_gan/ukiyoe2photo", tfds_split=split)
+                    for split in ("trainA", "trainB"))
+    with tfds.testing.mock_data(num_examples=5, policy=tfds.testing.MockPolicy.USE_CODE):
+        straight = [tuple(x.numpy() for x in batch)
+                    for batch in data.paired_dataset(sources, 32, 0, 4, 0, 8).take(3)]
+        resumed = next(iter(data.paired_dataset(sources, 32, 0, 4, 2, 8)))
+    assert straight[0][0].shape == (4, 32, 32, 3) and -1 <= straight[0][0].min()
+    assert straight[0][0].max() <= 1
+    for expected, actual in zip(straight[2], resumed):
+        np.testing.assert_array_equal(actual.numpy(), expected)
+
+
+def test_cartoongan_init_then_adversarial_steps_are_finite(domains, tmp_path):
+    from pp_tf.gan import loop
+
+    config = loop.TrainConfig(
+        model="cartoongan", output_dir=str(tmp_path / "cartoon"), domain_a=str(domains / "A"),
+        domain_b=str(domains / "B"), steps=3, init_steps=2, batch_size=2, image_size=32,
+        seed=3, vgg19_weights="random", checkpoint_every=100, summary_every=2,
+        logdir=str(tmp_path / "tb"))
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    result = loop.train_gan(config, strategy=strategy)
+    assert [entry["phase"] for entry in result.history] == ["init"] * 2 + ["adversarial"]
+    for entry in result.history:
+        losses = [value for key, value in entry.items() if key not in ("step", "phase")]
+        assert losses and np.all(np.isfinite(losses)), entry
+    assert {"d_edge", "d_real", "d_fake", "g_adversarial", "content"} <= set(result.history[-1])
+    assert os.path.exists(tmp_path / "cartoon" / "generator.weights.h5")
+    assert os.listdir(tmp_path / "tb")
+
+
+def test_kill_after_first_checkpoint_then_resume_equals_uninterrupted(domains, tmp_path):
+    flags = ["--steps=40", "--checkpoint_every=5", "--summary_every=1000", "--deterministic",
+             "--pool_size=6"]
+    straight = subprocess.Popen(["nice", "-n", "10", *_train_gan(domains, tmp_path / "a", *flags)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                env=_environment())
+    killed_dir = tmp_path / "b"
+    process = subprocess.Popen(_train_gan(domains, killed_dir, *flags), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env=_environment())
+    index = killed_dir / "checkpoints" / "checkpoint"
+    deadline = time.time() + 240
+    while not index.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    latest = tf.train.latest_checkpoint(str(killed_dir / "checkpoints"))
+    assert latest is not None and not (killed_dir / "g_ab.weights.h5").exists()
+    assert 5 <= int(latest.rsplit("-", 1)[1]) < 40
+
+    from pp_tf.gan import loop  # the refusal comes before any model is built
+
+    refusal = loop.TrainConfig(model="cyclegan", output_dir=str(killed_dir),
+                               domain_a=str(domains / "A"), domain_b=str(domains / "B"))
+    with pytest.raises(FileExistsError, match="--resume"):
+        loop.train_gan(refusal, strategy=tf.distribute.MirroredStrategy(["/cpu:0"]))
+    resumed = subprocess.run(_train_gan(domains, killed_dir, *flags, "--resume"),
+                             capture_output=True, text=True, timeout=300, env=_environment())
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert json.load(open(killed_dir / "train_gan.json"))["start_step"] >= 5
+    _, stderr = straight.communicate(timeout=300)
+    assert straight.returncode == 0, stderr[-3000:]
+    for name in ("g_ab", "g_ba"):
+        expected = _weights(tmp_path / "a" / f"{name}.weights.h5")
+        actual = _weights(killed_dir / f"{name}.weights.h5")
+        assert expected.keys() == actual.keys() and expected
+        for key in expected:
+            np.testing.assert_array_equal(actual[key], expected[key], err_msg=f"{name} {key}")
+
+
+def test_multi_worker_mirrored_two_processes_complete_a_step(domains, tmp_path):
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    processes = []
+    for index in range(2):
+        tf_config = json.dumps({"cluster": {"worker": workers},
+                                "task": {"type": "worker", "index": index}})
+        processes.append(subprocess.Popen(
+            ["nice", "-n", "10", *_train_gan(domains, tmp_path / "mw", "--steps=1",
+                                             "--pool_size=2")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=_environment(TF_CONFIG=tf_config)))
+    outputs = []
+    try:
+        for process in processes:
+            outputs.append(process.communicate(timeout=300))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+    for process, (_, stderr) in zip(processes, outputs):
+        assert process.returncode == 0, stderr[-3000:]
+    assert "MultiWorkerMirroredStrategy" in outputs[0][1] or "multi_worker" in outputs[0][1]
+    report = json.load(open(tmp_path / "mw" / "train_gan.json"))
+    assert report["final_step"] == 1 and report["replicas"] == 2
+    assert (tmp_path / "mw" / "g_ab.weights.h5").exists()
+
+
+def test_cyclegan_mirrored_two_cpu_replicas_learns_and_stays_in_sync(mirrored_run):
+    stdout, stderr = mirrored_run.communicate(timeout=300)
+    assert mirrored_run.returncode == 0, stderr[-3000:]
+    report = json.loads(stdout.strip().splitlines()[-1])
+    assert report["replicas"] == 2 and report["checked"] > 50
+    assert report["differing"] == []
+    assert report["pools_per_replica"] == 2 and report["pool_counts"] == [32, 32]
+    losses = report["g_total"]
+    assert all(np.isfinite(losses))
+    first, last = np.mean(losses[:4]), np.mean(losses[-4:])
+    assert last < first - 0.5, losses
