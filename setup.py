@@ -45,6 +45,7 @@ setup(
             "pp-demo=pp_tf.scripts.demo:run",
             "pp-export-serving=pp_tf.scripts.export_serving:run",
             "pp-train-gan=pp_tf.scripts.train_gan:run",
+            "pp-stylize=pp_tf.scripts.stylize:run",
         ]
     },
 )

@@ -1,4 +1,4 @@
-"""CycleGAN and CartoonGAN ports against independent torch references; tiled stylisation; the script."""
+"""CycleGAN and CartoonGAN ports against independent torch references; tiling; the script."""
 
 import hashlib
 import json
@@ -49,7 +49,7 @@ def _cyclegan_reference_uint8(net, photos):
 
 
 def _cartoongan_reference_uint8(net, photos):
-    """Upstream test.py: RGB -> BGR, [0, 1] -> [-1, 1], generator, BGR -> RGB, save_image rounding."""
+    """Upstream test.py: BGR in [-1, 1], generator, back to RGB, save_image's rounding."""
     x = -1 + 2 * (_nchw(photos)[:, [2, 1, 0]].float() / 255.0)
     out = _padded_forward(net, x)[:, [2, 1, 0]] * 0.5 + 0.5
     return _nhwc(out.mul(255).add(0.5).clamp(0, 255).to(torch.uint8))
@@ -68,7 +68,9 @@ def _check_serving(loaded, net, reference_uint8, bgr, rng):
         generated = loaded.signatures["generate"](images=tf.constant(unit))["images"].numpy()
         x = _nchw(unit[..., ::-1] if bgr else unit)
         expected_float = _nhwc(_padded_forward(net, x))
-        assert relative_error(generated, expected_float[..., ::-1] if bgr else expected_float) <= 1e-4
+        if bgr:
+            expected_float = expected_float[..., ::-1]
+        assert relative_error(generated, expected_float) <= 1e-4
 
 
 # ------------------------------------------------------------------ ConvTranspose
@@ -134,7 +136,8 @@ def test_cyclegan_resnet6_positions():
 
 def test_cyclegan_porter_refuses_what_it_does_not_know():
     torch.manual_seed(2)
-    state = {k: v.numpy() for k, v in reference.ResnetGenerator(ngf=8, n_blocks=9).state_dict().items()}
+    net = reference.ResnetGenerator(ngf=8, n_blocks=9)
+    state = {k: v.numpy() for k, v in net.state_dict().items()}
     # A running mean on a convolution is not a stale norm buffer.
     stray = dict(state, **{"model.1.running_mean": np.zeros(8, np.float32)})
     with pytest.raises(WeightsError, match=r"unused weights.*model\.1\.running_mean"):
