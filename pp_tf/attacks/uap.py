@@ -129,7 +129,11 @@ class UniversalPerturbation:
             self._deepfool = deepfool_lib.L2DeepFool(
                 candidates=config.candidates, overshoot=config.overshoot,
                 max_iter=config.deepfool_max_iter)
-            self.step = tf.function(self._deepfool_step, input_signature=[vector, batch, labels])
+            self._predict = tf.function(
+                lambda v, x: tf.argmax(self.logits_fn(tf.clip_by_value(x + v, 0.0, 255.0)), -1,
+                                       output_type=tf.int32), input_signature=[vector, batch])
+            self._fold = tf.function(self._fold_steps, input_signature=[vector, batch])
+            self.step = self._deepfool_step
         else:
             self.step = tf.function(self._sgd_step,
                                     input_signature=[vector, batch, labels, scalar, seed])
@@ -138,15 +142,16 @@ class UniversalPerturbation:
         return f"UniversalPerturbation({self.config})"
 
     def _deepfool_step(self, v, images, labels):
-        perturbed = tf.clip_by_value(images + v, 0.0, 255.0)
-        predicted = tf.argmax(self.logits_fn(perturbed), -1, output_type=tf.int32)
-        pending = tf.boolean_mask(perturbed, predicted == labels)
-        if tf.shape(pending)[0] == 0:
+        """One batch of the faithful algorithm (host-side glue between compiled parts)."""
+        pending = tf.boolean_mask(images, self._predict(v, images) == labels)
+        if int(tf.shape(pending)[0]) == 0:
             return v
-        adversarial, steps, success, _ = self._deepfool._run(self.logits_fn, pending)
-        del adversarial
+        result = self._deepfool(self.logits_fn, tf.clip_by_value(pending + v, 0.0, 255.0))
         # Only converged DeepFool steps update v, as in the reference code.
-        steps = tf.boolean_mask(steps, success)
+        return self._fold(v, tf.boolean_mask(result.perturbation, result.success))
+
+    def _fold_steps(self, v, steps):
+        """v <- P(v + dr_i), one step after another, as the paper's sequential loop."""
         return tf.foldl(lambda acc, dr: project(acc + dr, self.config.xi, self.config.norm),
                         steps, initializer=v)
 
