@@ -130,3 +130,30 @@ def test_evaluate_script_on_the_hostile_corpus(corpus, tmp_path):
     assert set(bad) <= named
     for name in bad:
         assert f"{name}: " in result.stderr
+
+
+def test_style_then_uap_chain(tmp_path):
+    """The seed's future work: restyle, then add the UAP, through one protect run."""
+    from pp_tf.export import StylizerModule, export
+    from pp_tf.models import cyclegan
+
+    generator = str(tmp_path / "generator")
+    export(StylizerModule(cyclegan.ResnetGenerator(n_blocks=1, ngf=8), "RGB"), generator)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (70, 90, 3), np.uint8)).save(
+        photos / "a.png")
+    v = tmp_path / "v.npy"
+    np.save(v, np.full((224, 224, 3), 6.0, np.float32))
+    report = protect_folder(str(photos), str(tmp_path / "out"),
+                            ProtectConfig(("cyclegan", "uap"), perturbation=str(v),
+                                          generator=generator), show_progress=False)
+    assert report.ok and len(report.written) == 1
+    styled_only = protect_folder(str(photos), str(tmp_path / "styled"),
+                                 ProtectConfig(("cyclegan",), generator=generator),
+                                 show_progress=False)
+    chained = np.asarray(Image.open(report.written[0])).astype(int)
+    styled = np.asarray(Image.open(styled_only.written[0])).astype(int)
+    assert chained.shape == styled.shape == (70, 90, 3)
+    interior = (styled > 10) & (styled < 245)  # away from clipping, +6 shows exactly
+    assert np.all(chained[interior] - styled[interior] == 6)
