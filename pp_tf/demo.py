@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from pp_tf import protect
+from pp_tf import models, protect
 from pp_tf.evaluate import EvaluateConfig, run_evaluation
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -39,7 +39,7 @@ NEEDS_WEIGHTS = (
 
 
 def run_demo(output_dir: str, photos: str = EXAMPLES, perturbation: str = DEFAULT_UAP,
-             attacker: str = "efficientnet_lite0", overwrite: bool = True) -> int:
+             attacker: str = models.DEFAULT_ATTACKER, overwrite: bool = True) -> int:
     """Returns the number of errors (0 on success)."""
     if not os.path.isdir(photos):
         raise FileNotFoundError(f"{photos}: no photo folder (run from a clone, or pass --photos)")

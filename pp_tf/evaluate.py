@@ -32,7 +32,7 @@ ORIGINAL = "original"
 class EvaluateConfig:
     original_dir: str
     protected_dirs: tuple[str, ...]
-    attacker: str = "efficientnet_lite0"
+    attacker: str = "efficientnet_lite0"  # pp_tf.models.DEFAULT_ATTACKER
     nima: str | None = None
     labels: str | None = None
     output_dir: str = "report"

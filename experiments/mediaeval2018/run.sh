@@ -33,9 +33,11 @@ for split in val test; do
   done
 done
 
+# EXTRA_UAP_FLAGS: overrides for a quick run (the test passes --max_passes=1).
 "$PY" -m pp_tf.scripts.train_uap --flagfile="$HERE/uap_train.flags" \
     --attacker="$OUT/models/places365_resnet50" --images="$OUT/sets/val" \
-    --output="$OUT/uap/uap.npy" --logdir="$OUT/uap/tb" $( [ -f "$OUT/uap/uap.npy.ckpt.npz" ] && echo --resume )
+    --output="$OUT/uap/uap.npy" --logdir="$OUT/uap/tb" ${EXTRA_UAP_FLAGS:-} \
+    $( [ -f "$OUT/uap/uap.npy.ckpt.npz" ] && echo --resume )
 
 protect() {  # run name, extra flags...
   "$PY" -m pp_tf.scripts.protect --flagfile="$HERE/$1.flags" --input_dir="$OUT/sets/test" \

@@ -10,12 +10,13 @@ import sys
 
 from absl import app, flags
 
+from pp_tf import models
 from pp_tf.evaluate import EvaluateConfig, run_evaluation
 
 _ORIGINAL = flags.DEFINE_string("original_dir", None, "Folder of the original photos.")
 _PROTECTED = flags.DEFINE_list("protected_dir", [], "One or more folders of protected photos.")
 _NAMES = flags.DEFINE_list("run_names", None, "Names of the runs (default: folder names).")
-_ATTACKER = flags.DEFINE_string("attacker", "efficientnet_lite0",
+_ATTACKER = flags.DEFINE_string("attacker", models.DEFAULT_ATTACKER,
                                 "A port_weights SavedModel folder, or an architecture name.")
 _NIMA = flags.DEFINE_string("nima", None, "NIMA SavedModel (port_weights --arch=nima_mobilenet).")
 _LABELS = flags.DEFINE_string("labels", None, "CSV of filename,label (Places365 index).")

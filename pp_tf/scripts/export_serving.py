@@ -9,10 +9,10 @@ cartoongan:Hayao_net_G_float.pth,protect_uap
 
 from absl import app, flags
 
-from pp_tf import demo
+from pp_tf import demo, models
 from pp_tf.serving import export_models
 
-_MODELS = flags.DEFINE_list("models", ["efficientnet_lite0", "protect_uap"],
+_MODELS = flags.DEFINE_list("models", [models.DEFAULT_ATTACKER, "protect_uap"],
                             "protect_uap, ARCH, or ARCH:WEIGHT_FILE (stylizers add protect_ARCH).")
 _BASE = flags.DEFINE_string("base_dir", None, "Model base folder (mount it as /models).")
 _VERSION = flags.DEFINE_integer("version", 1, "Version folder to write.")

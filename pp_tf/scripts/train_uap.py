@@ -8,12 +8,13 @@ r"""Computes a universal adversarial perturbation against a scene/object classif
 
 from absl import app, flags
 
+from pp_tf import models
 from pp_tf.attacker import load_attacker
 from pp_tf.attacks.uap import UAPConfig
 from pp_tf.datasets import views
 from pp_tf.uap_run import train_uap
 
-_ATTACKER = flags.DEFINE_string("attacker", "efficientnet_lite0",
+_ATTACKER = flags.DEFINE_string("attacker", models.DEFAULT_ATTACKER,
                                 "A port_weights SavedModel folder, or an architecture name.")
 _IMAGES = flags.DEFINE_string("images", None, "Folder of training photos, or a .txt list of them.")
 _CROPS = flags.DEFINE_integer("crops_per_photo", 0,
