@@ -147,11 +147,12 @@ def _csv_text(rows, fields):
 
 
 def write_report(output_dir, rows, results, class_names, attacker_name, errors) -> dict:
-    """Writes report.md, summary.csv, photos.csv, results.json, contact_sheet.png, report.html."""
+    """Writes report.md, summary.csv, photos.csv, results.json, errors.json,
+    contact_sheet.png and report.html."""
     os.makedirs(output_dir, exist_ok=True)
     paths = {name: os.path.join(output_dir, name) for name in
-             ("report.md", "summary.csv", "photos.csv", "results.json", "contact_sheet.png",
-              "report.html")}
+             ("report.md", "summary.csv", "photos.csv", "results.json", "errors.json",
+              "contact_sheet.png", "report.html")}
     records = [_photo_record(r, class_names) for photos in results.values() for r in photos]
     _write_text(paths["report.md"], "# pp_tf evaluation\n\n" + markdown_table(rows, attacker_name))
     _write_text(paths["summary.csv"], _csv_text(rows, ["run"] + [c[0] for c in _COLUMNS]))
@@ -170,6 +171,7 @@ def write_report(output_dir, rows, results, class_names, attacker_name, errors) 
                                             os.path.splitext(result.name)[0] + ".jpg")
             image_io.write_image(np.asarray(thumbnails[key]), thumb_paths[key], "JPEG",
                                  overwrite=True, jpeg_quality=85)
+    _write_text(paths["errors.json"], json.dumps(errors, indent=2, ensure_ascii=False))
     sheet = contact_sheet(results, class_names, thumbnails)
     image_io.write_image(np.asarray(sheet), paths["contact_sheet.png"], "PNG", overwrite=True)
     _write_text(paths["report.html"],

@@ -40,7 +40,7 @@ from PIL import Image
 
 from pp_tf import image_io
 
-MIN_SIDE = 8  # two halvings, then a reflection pad of 1 needs 2 pixels
+MIN_SIDE = 8  # two halvings, then a reflection pad of 1 needs 2 pixels; smaller photos are enlarged
 GRID = 4  # the generators' total stride
 ERRORS_FILE = "errors.json"
 
@@ -206,8 +206,21 @@ def stylize_batch(generate: Generate, pixels: np.ndarray) -> np.ndarray:
     return to_uint8(generate(to_unit(pixels)))
 
 
+def stylize_small(generate: Generate, pixels: np.ndarray) -> np.ndarray:
+    """A photo with a side under MIN_SIDE: enlarged by an integer factor (nearest),
+    stylised, and averaged back down block by block to its own size."""
+    height, width = pixels.shape[:2]
+    factor = -(-MIN_SIDE // min(height, width))
+    large = np.repeat(np.repeat(pixels, factor, axis=0), factor, axis=1)
+    styled = stylize_batch(generate, large[None])[0].astype(np.float32)
+    blocks = styled.reshape(height, factor, width, factor, 3).mean(axis=(1, 3))
+    return np.clip(np.round(blocks), 0, 255).astype(np.uint8)
+
+
 def stylize_image(generate: Generate, pixels: np.ndarray, config: StylizeConfig) -> np.ndarray:
     """One uint8 RGB photo, already downscaled: whole if it fits a tile, else tiled."""
+    if min(pixels.shape[:2]) < MIN_SIDE:
+        return stylize_small(generate, pixels)
     if max(pixels.shape[:2]) <= config.tile_size:
         return stylize_batch(generate, pixels[None])[0]
     return stylize_tiled(generate, pixels, config.tile_size, config.overlap, config.batch_size)
@@ -226,7 +239,7 @@ def stylize_folder(generate: Generate, input_dir: str, output_dir: str, config: 
                    progress: bool = True) -> dict:
     """Stylises every photo of `input_dir` into `output_dir`, in each input's format.
 
-    Per-file failures (unreadable, corrupt, too small, output exists) are
+    Per-file failures (unreadable, corrupt, output exists) are
     printed on stderr, listed in `output_dir/errors.json`, and skipped.
 
     Returns:
@@ -276,10 +289,6 @@ def stylize_folder(generate: Generate, input_dir: str, output_dir: str, config: 
         except image_io.ImageError as error:
             fail(path, error.reason)
             continue
-        if min(pixels.shape[:2]) < MIN_SIDE:
-            fail(path, f"{pixels.shape[1]}x{pixels.shape[0]} pixels is too small to stylise "
-                       f"(at least {MIN_SIDE}x{MIN_SIDE})")
-            continue
         if output in planned:
             fail(path, f"another photo of this run is written to {output}")
             continue
@@ -288,10 +297,9 @@ def stylize_folder(generate: Generate, input_dir: str, output_dir: str, config: 
             continue
         planned.add(output)
         item = _Pending(path, output, fmt, pixels)
-        if max(pixels.shape[:2]) > config.tile_size:
+        if max(pixels.shape[:2]) > config.tile_size or min(pixels.shape[:2]) < MIN_SIDE:
             try:
-                stylized = stylize_tiled(generate, pixels, config.tile_size, config.overlap,
-                                         config.batch_size)
+                stylized = stylize_image(generate, pixels, config)
             except tf.errors.OpError as error:
                 fail(path, f"generator failed ({error.message})")
                 continue

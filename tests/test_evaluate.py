@@ -97,6 +97,7 @@ def test_run_evaluation_end_to_end_by_hand(tmp_path):
     paths = result["paths"]
     for path in paths.values():
         assert os.path.getsize(path) > 0, path
+    assert json.load(open(paths["errors.json"])) == []
     page = open(paths["report.html"], encoding="utf-8").read()
     for folder in ("original", "recolour"):
         for name in ("r", "g", "b"):

@@ -128,6 +128,7 @@ def test_evaluate_script_on_the_hostile_corpus(corpus, tmp_path):
     assert {p["name"] for p in report["photos"] if p["run"] == "out"} == set(good)
     named = {os.path.basename(e["file"]) for e in report["errors"]}
     assert set(bad) <= named
+    assert json.load(open(tmp_path / "report" / "errors.json")) == report["errors"]
     for name in bad:
         assert f"{name}: " in result.stderr
 
@@ -157,3 +158,69 @@ def test_style_then_uap_chain(tmp_path):
     assert chained.shape == styled.shape == (70, 90, 3)
     interior = (styled > 10) & (styled < 245)  # away from clipping, +6 shows exactly
     assert np.all(chained[interior] - styled[interior] == 6)
+
+
+def test_stylize_script_on_the_hostile_corpus(corpus, tmp_path):
+    """stylize: every good photo (1x1 and EXIF-rotated ones included) comes out upright and
+    clean; each bad one is named; the exit status says so; the originals are untouched."""
+    from pp_tf.export import StylizerModule, export
+    from pp_tf.models import cyclegan
+
+    folder, good, bad, _ = corpus
+    generator = str(tmp_path / "generator")
+    export(StylizerModule(cyclegan.ResnetGenerator(n_blocks=1, ngf=8), "RGB"), generator)
+    before = checksums(folder)
+    out = tmp_path / "styled"
+    result = subprocess.run(
+        [sys.executable, "-m", "pp_tf.scripts.stylize", f"--generator={generator}",
+         f"--input_dir={folder}", f"--output_dir={out}", "--tile_size=128", "--overlap=16"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1, result.stderr
+    assert checksums(folder) == before
+    for name in good:
+        source = os.path.join(folder, name)
+        target = out / image_io.output_name(name, image_io.image_format(source))
+        with Image.open(target) as image:
+            assert len(image.getexif()) == 0, name
+            assert image.size[::-1] == image_io.read_image(source).shape[:2], name  # upright
+    errors = json.load(open(out / "errors.json"))
+    assert sorted(os.path.basename(e["file"]) for e in errors) == sorted(bad)
+    assert not [n for n in os.listdir(out) if n.endswith(".tmp")]
+
+
+def test_protect_killed_mid_run_then_rerun_finishes_cleanly(tmp_path):
+    """SIGKILL during a batch, then the same command again: every photo is done, each output
+    equals an uninterrupted run's, and no temporary file is left."""
+    import signal
+    import time
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(40):
+        Image.fromarray(rng.integers(0, 256, (600, 800, 3), dtype=np.uint8)).save(
+            photos / f"p{i:02d}.png")
+    v = tmp_path / "v.npy"
+    np.save(v, rng.uniform(-8, 8, (224, 224, 3)).astype(np.float32))
+    args = ["--method=uap", f"--perturbation={v}", f"--input_dir={photos}"]
+    assert run_protect(*args, f"--output_dir={tmp_path / 'straight'}").returncode == 0
+
+    out = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, "-m", "pp_tf.scripts.protect", *args,
+                                f"--output_dir={out}"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None and (
+            not out.exists() or len([n for n in os.listdir(out) if n.endswith(".png")]) < 3):
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done_before = len([n for n in os.listdir(out) if n.endswith(".png")])
+    assert 3 <= done_before < 40, done_before
+    result = run_protect(*args, f"--output_dir={out}")
+    assert result.returncode == 0, result.stderr
+    assert f"kept {done_before} existing outputs" in result.stderr
+    for i in range(40):
+        name = f"p{i:02d}.png"
+        assert (out / name).read_bytes() == (tmp_path / "straight" / name).read_bytes(), name
+    assert not [n for n in os.listdir(out) if n.endswith(".tmp") or n.startswith(".pp_tf-")]
