@@ -133,9 +133,9 @@ def warmup_requests(model_name: str, signatures: dict) -> list:
             value = tf.make_tensor_proto([sample_jpeg()], dtype=tf.string)
         elif spec.dtype == tf.uint8:
             value = tf.make_tensor_proto(tf.io.decode_jpeg(sample_jpeg())[None].numpy())
-        else:
-            shape = [1 if d is None else d for d in spec.shape]
-            value = tf.make_tensor_proto(np.full(shape, 128, spec.dtype.as_numpy_dtype))
+        else:  # float images: batch 1, 64x64 where the size is free, all zeros
+            shape = [1] + [64 if d is None else d for d in spec.shape[1:]]
+            value = tf.make_tensor_proto(np.zeros(shape, spec.dtype.as_numpy_dtype))
         request = predict_pb2.PredictRequest()
         request.model_spec.name = model_name
         request.model_spec.signature_name = signature_name

@@ -209,3 +209,38 @@ def test_tf_perturbation_equals_the_library(rng):
             np.testing.assert_array_equal(
                 serving.perturb(photo[None], v, placement).numpy()[0],
                 perturbation.apply_perturbation(photo, v, placement))
+
+
+def test_nima_stylizer_and_protect_style_exports(tmp_path):
+    """`ARCH:FILE` specs: NIMA from a Keras-2 h5 and CycleGAN from a junyanz-format .pth,
+    which also gives protect_cyclegan_resnet9; every signature runs on its warm-up
+    PredictRequests, and protect_bytes restyles a JPEG into a JPEG of the same size."""
+    torch = pytest.importorskip("torch")
+    import torch_reference_gan
+    from test_ports import _write_keras2_nima_h5
+
+    nima_file = tmp_path / "weights_mobilenet_aesthetic_0.07.hdf5"
+    _write_keras2_nima_h5(nima_file, np.random.default_rng(0))
+    generator_file = tmp_path / "style_ukiyoe.pth"
+    torch.save(torch_reference_gan.ResnetGenerator(ngf=64, n_blocks=9).state_dict(), generator_file)
+    base = str(tmp_path / "serving")
+    names = serving.export_models([f"nima_mobilenet:{nima_file}",
+                                   f"cyclegan_resnet9:{generator_file}"], base, 1)
+    assert names == ["nima_mobilenet", "cyclegan_resnet9", "protect_cyclegan_resnet9"]
+    for name in names:
+        export_dir = os.path.join(base, name, "1")
+        loaded = tf.saved_model.load(export_dir)
+        logs = [prediction_log_pb2.PredictionLog.FromString(r.numpy()) for r in
+                tf.data.TFRecordDataset(os.path.join(export_dir, serving.WARMUP_FILE))]
+        assert {log.predict_log.request.model_spec.signature_name for log in logs} == set(
+            loaded.signatures)
+        for log in logs:
+            request = log.predict_log.request
+            outputs = loaded.signatures[request.model_spec.signature_name](
+                **{k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()})
+            if name == "nima_mobilenet":
+                assert 1 <= float(outputs["mean_score"][0]) <= 10
+    protect = tf.saved_model.load(os.path.join(base, "protect_cyclegan_resnet9", "1"))
+    out = protect.signatures["protect_bytes"](image_bytes=tf.constant([photo_jpeg((90, 120))]))
+    styled = Image.open(io.BytesIO(out["protected_bytes"].numpy()[0]))
+    assert styled.format == "JPEG" and styled.size == (120, 90)
