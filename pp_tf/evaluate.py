@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from pp_tf import image_io, labels as labels_lib, metrics
 from pp_tf.attacker import Attacker
+from pp_tf.models import DEFAULT_ATTACKER
 
 ORIGINAL = "original"
 
@@ -32,7 +33,7 @@ ORIGINAL = "original"
 class EvaluateConfig:
     original_dir: str
     protected_dirs: tuple[str, ...]
-    attacker: str = "efficientnet_lite0"  # pp_tf.models.DEFAULT_ATTACKER
+    attacker: str = DEFAULT_ATTACKER
     nima: str | None = None
     labels: str | None = None
     output_dir: str = "report"
