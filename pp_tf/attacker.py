@@ -2,8 +2,9 @@
 
 `load_attacker("efficientnet_lite0")` ports an architecture from its installed
 or given weights; `load_attacker("path/to/saved_model")` loads an export of
-`port_weights`. Either way the result maps float pixels `[b, 224, 224, 3]`
-(0-255, the classifier's own view of a photo) to logits, differentiably.
+`port_weights`. Either way the result maps float pixels `[b, crop, crop, 3]`
+(0-255, the classifier's own view of a photo) to logits, differentiably, and
+carries that view (`pp_tf.models.preprocessing.View`).
 """
 
 from __future__ import annotations
@@ -23,12 +24,7 @@ class Attacker:
     name: str
     logits: Callable[[tf.Tensor], tf.Tensor]
     class_names: tuple[str, ...]
-    crop_size: int = preprocessing.CROP_SIZE
-    resize_size: int = preprocessing.RESIZE_SIZE
-
-    def view(self, images):
-        """Photos (uint8 or float, one size per batch) -> the pixels this classifier sees."""
-        return preprocessing.classifier_view(images, self.resize_size, self.crop_size)
+    view: preprocessing.View = preprocessing.DEFAULT_VIEW
 
     def predict(self, images, batch_size: int = 32) -> np.ndarray:
         """Softmax probabilities of photos already in the classifier's view, batched."""
@@ -39,9 +35,16 @@ class Attacker:
         return np.concatenate(outputs) if outputs else np.zeros((0, len(self.class_names)))
 
 
-def from_keras(model, class_names, name: str | None = None) -> Attacker:
-    return Attacker(name or model.name, lambda x: model(x, training=False), tuple(class_names),
-                    crop_size=int(model.input_shape[1]))
+def from_keras(model, class_names, name: str | None = None,
+               view: preprocessing.View | None = None) -> Attacker:
+    """An attacker from a Keras classifier; its view defaults to 256/crop with custom labels."""
+    crop = int(model.input_shape[1])
+    if view is None:
+        view = preprocessing.View(resize_size=max(preprocessing.RESIZE_SIZE, crop), crop_size=crop,
+                                  normalization="model", label_space="custom")
+    if view.crop_size != crop:
+        raise ValueError(f"{name or model.name}: view crop {view.crop_size} != model input {crop}")
+    return Attacker(name or model.name, lambda x: model(x, training=False), tuple(class_names), view)
 
 
 def load_attacker(spec: str, source: str | None = None) -> Attacker:
@@ -56,10 +59,14 @@ def load_attacker(spec: str, source: str | None = None) -> Attacker:
         signature = loaded.signatures["logits_from_pixels"]
         names = tuple(n.decode("utf8") for n in loaded.class_names.numpy())
         resize, crop = (int(n) for n in loaded.view_size.numpy())
+        described = {"normalization": "model", "label_space": "custom"}
+        if hasattr(loaded, "view_description"):  # exports since the View (older: sizes only)
+            normalization, label_space = (n.decode("utf8") for n in loaded.view_description.numpy())
+            described = {"normalization": normalization, "label_space": label_space}
+        view = preprocessing.View(resize_size=resize, crop_size=crop, **described)
         # The closure keeps `loaded` alive: its variables back the signature.
         return Attacker(os.path.basename(os.path.normpath(spec)),
-                        lambda x, _owner=loaded: signature(pixels=x)["logits"], names,
-                        crop_size=crop, resize_size=resize)
+                        lambda x, _owner=loaded: signature(pixels=x)["logits"], names, view)
     if spec.endswith(".keras"):
         import keras
 
@@ -71,4 +78,4 @@ def load_attacker(spec: str, source: str | None = None) -> Attacker:
     arch = models.get(spec)
     if arch.kind != "classifier":
         raise ValueError(f"{spec} is not a classifier")
-    return from_keras(models.build_ported(spec, source), arch.class_names(), spec)
+    return from_keras(models.build_ported(spec, source), arch.class_names(), spec, arch.view)

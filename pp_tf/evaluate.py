@@ -141,7 +141,7 @@ def _mean(values):
 def summarise(results: dict, attacker: Attacker, ground_truth: dict | None = None) -> list[dict]:
     """One row per run (the originals first) with every metric that applies."""
     originals = {r.name: r for r in results[ORIGINAL]}
-    sensitive = labels_lib.mepp18_sensitive_indices() if len(attacker.class_names) == 365 else None
+    sensitive = labels_lib.mepp18_sensitive_indices() if attacker.view.label_space == "places365" else None
     rows = []
     for run, photos in results.items():
         row = {"run": run, "photos": len(photos)}

@@ -33,14 +33,21 @@ IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
 
 
 class ClassifierModule(tf.Module):
-    def __init__(self, model: keras.Model, class_names, resize_size=preprocessing.RESIZE_SIZE):
+    def __init__(self, model: keras.Model, class_names, view: preprocessing.View | None = None):
         super().__init__(name=model.name)
         self.model = model
         self.crop_size = int(model.input_shape[1])
-        self.resize_size = int(resize_size)
+        view = view or preprocessing.View(crop_size=self.crop_size, normalization="model",
+                                          label_space="custom")
+        if view.crop_size != self.crop_size:
+            raise ValueError(f"{model.name}: view crop {view.crop_size} != model input "
+                             f"{self.crop_size}")
+        self.resize_size = view.resize_size
         self.class_names = tf.Variable(list(class_names), trainable=False, name="class_names")
         self.view_size = tf.Variable([self.resize_size, self.crop_size], trainable=False,
                                      name="view_size")
+        self.view_description = tf.Variable([view.normalization, view.label_space],
+                                            trainable=False, name="view_description")
         self.serve = tf.function(self._serve, input_signature=[IMAGES_SPEC])
         self.logits_from_pixels = tf.function(
             self._logits_from_pixels,
@@ -120,7 +127,7 @@ def module_for(arch_name: str, model: keras.Model) -> tf.Module:
 
     arch = models.get(arch_name)
     if arch.kind == "classifier":
-        return ClassifierModule(model, arch.class_names())
+        return ClassifierModule(model, arch.class_names(), arch.view)
     if arch.kind == "stylizer":
         return StylizerModule(model, arch.channel_order)
     return NimaModule(model)

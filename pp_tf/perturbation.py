@@ -29,10 +29,9 @@ PLACEMENTS = ("crop", "tile")
 _STRIP_ROWS = 512
 
 
-def attacker_square(height: int, width: int, resize_size: int = preprocessing.RESIZE_SIZE,
-                    crop_size: int = preprocessing.CROP_SIZE):
+def attacker_square(height: int, width: int, view: preprocessing.View = preprocessing.DEFAULT_VIEW):
     """(top, left, side) of the square of the photo that the attacker's view covers."""
-    side = max(int(round(crop_size * min(height, width) / resize_size)), 1)
+    side = max(int(round(view.crop_size * min(height, width) / view.resize_size)), 1)
     side = min(side, height, width)
     return (height - side) // 2, (width - side) // 2, side
 
@@ -46,12 +45,14 @@ def resample(perturbation: np.ndarray, side: int) -> np.ndarray:
 
 
 def apply_perturbation(photo: np.ndarray, perturbation: np.ndarray,
-                       placement: Placement = "tile", strength: float = 1.0) -> np.ndarray:
-    """Returns `photo` (uint8 `[h, w, 3]`) with `strength * perturbation` added."""
+                       placement: Placement = "tile", strength: float = 1.0,
+                       view: preprocessing.View = preprocessing.DEFAULT_VIEW) -> np.ndarray:
+    """Returns `photo` (uint8 `[h, w, 3]`) with `strength * perturbation` added, where
+    `perturbation` was made for the attacker `view`."""
     if placement not in PLACEMENTS:
         raise ValueError(f"placement must be one of {PLACEMENTS}, got {placement!r}")
     height, width = photo.shape[:2]
-    top, left, side = attacker_square(height, width)
+    top, left, side = attacker_square(height, width, view)
     pattern = resample(perturbation, side) * np.float32(strength)
     out = np.array(photo, dtype=np.uint8, copy=True)
     if placement == "crop":

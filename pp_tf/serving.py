@@ -29,12 +29,13 @@ _PNG_MAGIC = b"\x89PNG"
 _JPEG_MAGIC = b"\xff\xd8"
 
 
-def perturb(images, perturbation, placement: str = "tile", strength: float = 1.0):
+def perturb(images, perturbation, placement: str = "tile", strength: float = 1.0,
+            view: preprocessing.View = preprocessing.DEFAULT_VIEW):
     """TF twin of `pp_tf.perturbation.apply_perturbation` for a batch of one size."""
     shape = tf.shape(images)
     height, width = shape[1], shape[2]
     shorter = tf.cast(tf.minimum(height, width), tf.float32)
-    side = tf.cast(tf.round(preprocessing.CROP_SIZE * shorter / preprocessing.RESIZE_SIZE), tf.int32)
+    side = tf.cast(tf.round(view.crop_size * shorter / view.resize_size), tf.int32)
     side = tf.clip_by_value(side, 1, tf.minimum(height, width))
     top, left = (height - side) // 2, (width - side) // 2
     v = tf.convert_to_tensor(perturbation, tf.float32)

@@ -66,7 +66,7 @@ def train_uap(attacker: Attacker, images: np.ndarray, config: uap.UAPConfig, out
     elif os.path.exists(ckpt) and not resume:
         raise ValueError(f"{ckpt} exists from an interrupted run: pass --resume, or delete it")
 
-    shape = (attacker.crop_size, attacker.crop_size, 3)
+    shape = (attacker.view.crop_size, attacker.view.crop_size, 3)
     logits = tf.function(attacker.logits, input_signature=[tf.TensorSpec([None, *shape], tf.float32)])
     trainer = uap.UniversalPerturbation(config, logits, shape)
     labels = uap.predict_labels(logits, images)

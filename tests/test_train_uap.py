@@ -13,12 +13,14 @@ from PIL import Image
 
 import tiny_models
 from pp_tf.export import ClassifierModule, export
+from pp_tf.models.preprocessing import View
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("uap")
-    export(ClassifierModule(tiny_models.trained_cnn(), ["h", "v", "bright", "dark"], resize_size=36),
+    export(ClassifierModule(tiny_models.trained_cnn(), ["h", "v", "bright", "dark"],
+                            View(resize_size=36, crop_size=32, label_space="custom")),
            str(root / "attacker"))
     photos = root / "photos"
     photos.mkdir()

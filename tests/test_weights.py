@@ -132,5 +132,5 @@ def test_keras_model_files_load_in_safe_mode(tmp_path):
     plain = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(3)])
     plain.save(tmp_path / "plain.keras")
     attacker = load_attacker(str(tmp_path / "plain.keras"))
-    assert attacker.class_names == ("class_0", "class_1", "class_2") and attacker.crop_size == 8
+    assert attacker.class_names == ("class_0", "class_1", "class_2") and attacker.view.crop_size == 8
     assert attacker.logits(np.zeros((1, 8, 8, 3), np.float32)).shape == (1, 3)

@@ -13,7 +13,8 @@ from typing import Callable, Literal
 import keras
 
 from pp_tf import labels, weights
-from pp_tf.models import cartoongan, cyclegan, efficientnet_lite, nima, resnet50_places
+from pp_tf.models import (cartoongan, cyclegan, efficientnet_lite, nima, preprocessing,
+                          resnet50_places)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Architecture:
     preset: weights.WeightPreset | None = None
     default_source: Callable[[], str] | None = None
     channel_order: Literal["RGB", "BGR"] = "RGB"  # stylizers: the generator's [-1, 1] input
+    view: preprocessing.View | None = None  # classifiers: how they see a photo
 
 
 ARCHITECTURES = {
@@ -36,11 +38,13 @@ ARCHITECTURES = {
             "places365_resnet50", "classifier", resnet50_places.ResNet50Places365,
             resnet50_places.port, weights.read_torch_state_dict,
             labels.places365_class_names, resnet50_places.WEIGHTS,
+            view=preprocessing.View(normalization="imagenet_mean_std", label_space="places365"),
         ),
         Architecture(
             "efficientnet_lite0", "classifier", efficientnet_lite.EfficientNetLite0,
             efficientnet_lite.port, weights.read_torch_state_dict,
             labels.imagenet_class_names, None, efficientnet_lite.default_weights_path,
+            view=preprocessing.View(normalization="(x - 127) / 128", label_space="imagenet"),
         ),
         Architecture(
             "nima_mobilenet", "nima", nima.NimaMobileNet, nima.port, weights.read_keras2_h5,

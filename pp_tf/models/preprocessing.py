@@ -1,11 +1,18 @@
-"""The geometry every classifier here sees: shorter side to 256, centre crop 224.
+"""How a classifier sees a photo: shorter side to `resize_size`, centre crop
+`crop_size` (256 and 224 for most; 274/240 and 298/260 for larger inputs).
 
 Kept apart from the normalisation (which lives inside each Keras model) so that
 attacks can work in the classifier's pixel space: `classifier_view` maps a
-photo of any size to the float `[224, 224, 3]` pixels (0-255) the model takes.
+photo of any size to the float `[crop, crop, 3]` pixels (0-255) the model takes.
+A `View` names that geometry together with the normalisation inside the model
+and the label space of its outputs; it lives on each classifier architecture,
+travels with every attacker, and is recorded beside every perturbation.
 """
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Literal
 
 import tensorflow as tf
 
@@ -14,6 +21,46 @@ CROP_SIZE = 224
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+LabelSpace = Literal["imagenet", "places365", "custom"]
+
+
+@dataclasses.dataclass(frozen=True)
+class View:
+    """A classifier's view of a photo.
+
+    Attributes:
+        resize_size: the shorter side is resized to this (bilinear, antialiased).
+        crop_size: then the centred square of this side is what the model takes.
+        normalization: what the model does to 0-255 pixels inside itself
+            (informational: the Keras models normalise in their first layer).
+        label_space: the classes of the outputs; `places365` enables the
+            MEPP18 sensitive-category metrics.
+    """
+
+    resize_size: int = RESIZE_SIZE
+    crop_size: int = CROP_SIZE
+    normalization: str = "imagenet_mean_std"
+    label_space: LabelSpace = "imagenet"
+
+    def __post_init__(self):
+        if not 0 < self.crop_size <= self.resize_size:
+            raise ValueError(f"need 0 < crop_size <= resize_size, got {self.crop_size}, "
+                             f"{self.resize_size}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "View":
+        return cls(**{f.name: values[f.name] for f in dataclasses.fields(cls) if f.name in values})
+
+    def __call__(self, images):
+        """uint8 or float photos `[b, h, w, 3]` -> float32 `[b, crop, crop, 3]` in 0-255."""
+        return classifier_view(images, self.resize_size, self.crop_size)
+
+
+DEFAULT_VIEW = View()
 
 
 def resize_shorter_side(images, size: int = RESIZE_SIZE):

@@ -41,7 +41,7 @@ def main(argv):
     if bool(_IMAGES.value) == bool(_TFDS.value):
         raise app.UsageError("give exactly one of --images and --tfds")
     attacker = load_attacker(_ATTACKER.value)
-    size = (attacker.resize_size, attacker.crop_size)
+    size = (attacker.view.resize_size, attacker.view.crop_size)
     if _IMAGES.value:
         images, _ = views.load_photo_views(_IMAGES.value, *size, crops_per_photo=_CROPS.value,
                                            seed=_SEED.value)
