@@ -42,7 +42,7 @@ class Task:
 
     path: str
     output: str
-    fmt: str
+    fmt: str | None  # None: the header is unreadable, and so will the photo be
 
     @property
     def name(self) -> str:
@@ -166,9 +166,8 @@ class FolderRun:
         for path in paths:
             try:
                 fmt = image_io.image_format(path)
-            except image_io.ImageError as error:
-                self.log.fail(path, error.reason)
-                continue
+            except image_io.ImageError:
+                fmt = None  # planned by its extension; `read` names the reason it fails
             output = os.path.join(self.output_dir, image_io.output_name(path, fmt))
             if output in planned:
                 self.log.fail(path, f"another photo of this run is written to {output}")

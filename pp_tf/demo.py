@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import os
 
-from pp_tf import models, protect
+from pp_tf import models, protect, protections
 from pp_tf.evaluate import EvaluateConfig, run_evaluation
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(REPO, "examples")
 DEFAULT_UAP = os.path.join(REPO, "saved_models", "uap_efficientnet_lite0_linf10.npy")
 
-# (run name, methods, placement)
+# (run name, method chain, setting values beyond the defaults; `perturbation` is added)
 RUNS = (
-    ("center_crop", ("center_crop",), "tile"),
-    ("random_crop", ("random_crop",), "tile"),
-    ("uap", ("uap",), "tile"),
-    ("uap_crop_only", ("uap",), "crop"),
+    ("center_crop", ("center_crop",), {}),
+    ("random_crop", ("random_crop",), {}),
+    ("uap", ("uap",), {"placement": "tile"}),
+    ("uap_crop_only", ("uap",), {"placement": "crop"}),
 )
 
 NEEDS_WEIGHTS = (
@@ -29,12 +29,6 @@ NEEDS_WEIGHTS = (
     ("NIMA aesthetic score",
      "python -m pp_tf.scripts.port_weights --arch=nima_mobilenet --download "
      "--trust_on_first_use --output_dir=saved_models/nima_mobilenet"),
-    ("cyclegan (Ukiyo-e style)",
-     "python -m pp_tf.scripts.port_weights --arch=cyclegan_resnet9 --download "
-     "--trust_on_first_use --output_dir=saved_models/cyclegan_ukiyoe"),
-    ("cartoongan (Hayao style)",
-     "python -m pp_tf.scripts.port_weights --arch=cartoongan --download "
-     "--trust_on_first_use --output_dir=saved_models/cartoongan_hayao"),
 )
 
 
@@ -45,19 +39,22 @@ def run_demo(output_dir: str, photos: str = EXAMPLES, perturbation: str = DEFAUL
         raise FileNotFoundError(f"{photos}: no photo folder (run from a clone, or pass --photos)")
     if not os.path.exists(perturbation):
         raise FileNotFoundError(f"{perturbation}: no perturbation (train one with train_uap)")
+    # Style methods run too once their weights are there (saved_models/, port_weights).
+    runs = RUNS + tuple((p.name, (p.name,), {}) for p in protections.all_protections()
+                        if p.weights_command and p.ready())
     errors = 0
     folders = []
-    for name, methods, placement in RUNS:
+    for name, methods, values in runs:
         print(f"== protect: {name}")
-        config = protect.ProtectConfig(methods, perturbation=perturbation, placement=placement,
-                                       overwrite=overwrite)
+        config = protect.ProtectConfig.from_values(
+            methods, {**values, "perturbation": perturbation}, overwrite=overwrite)
         folder = os.path.join(output_dir, "protected", name)
         errors += len(protect.protect_folder(photos, folder, config).errors)
         folders.append(folder)
     print("== evaluate")
     result = run_evaluation(EvaluateConfig(photos, tuple(folders), attacker,
                                            output_dir=os.path.join(output_dir, "report"),
-                                           run_names=tuple(name for name, _, _ in RUNS)))
+                                           run_names=tuple(name for name, _, _ in runs)))
     errors += len(result["errors"])
     print(open(result["paths"]["report.md"], encoding="utf-8").read())
     if os.path.abspath(perturbation) == DEFAULT_UAP:
@@ -66,6 +63,8 @@ def run_demo(output_dir: str, photos: str = EXAMPLES, perturbation: str = DEFAUL
     print(f"\nreport: {result['paths']['report.html']}")
     print(f"contact sheet: {result['paths']['contact_sheet.png']}")
     print("\nNot run here, for want of weights (each command fetches and ports them):")
-    for what, command in NEEDS_WEIGHTS:
+    waiting = [(f"{p.name} ({p.summary})", p.weights_command)
+               for p in protections.all_protections() if p.weights_command and not p.ready()]
+    for what, command in NEEDS_WEIGHTS + tuple(waiting):
         print(f"  - {what}:\n      {command}")
     return errors

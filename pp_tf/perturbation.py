@@ -66,3 +66,26 @@ def apply_perturbation(photo: np.ndarray, perturbation: np.ndarray,
         strip += pattern[rows][:, columns]
         out[start:start + len(rows)] = np.clip(np.rint(strip), 0, 255).astype(np.uint8)
     return out
+
+
+def perturb(images, perturbation, placement: str = "tile", strength: float = 1.0,
+            view: preprocessing.View = preprocessing.DEFAULT_VIEW):
+    """TF twin of `apply_perturbation` for a batch of one size (what serving exports)."""
+    shape = tf.shape(images)
+    height, width = shape[1], shape[2]
+    shorter = tf.cast(tf.minimum(height, width), tf.float32)
+    side = tf.cast(tf.round(view.crop_size * shorter / view.resize_size), tf.int32)
+    side = tf.clip_by_value(side, 1, tf.minimum(height, width))
+    top, left = (height - side) // 2, (width - side) // 2
+    v = tf.convert_to_tensor(perturbation, tf.float32)
+    pattern = tf.image.resize(v[None], tf.stack([side, side]), antialias=True)[0] * strength
+    if placement == "tile":
+        rows = tf.math.floormod(tf.range(height) - top, side)
+        cols = tf.math.floormod(tf.range(width) - left, side)
+        full = tf.gather(tf.gather(pattern, rows, axis=0), cols, axis=1)
+    elif placement == "crop":
+        full = tf.pad(pattern, [[top, height - top - side], [left, width - left - side], [0, 0]])
+    else:
+        raise ValueError(f"placement must be 'tile' or 'crop', got {placement!r}")
+    out = tf.round(tf.cast(images, tf.float32) + full[None])
+    return tf.cast(tf.clip_by_value(out, 0.0, 255.0), tf.uint8)

@@ -22,34 +22,11 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from pp_tf.models import preprocessing
+from pp_tf import protections
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 _PNG_MAGIC = b"\x89PNG"
 _JPEG_MAGIC = b"\xff\xd8"
-
-
-def perturb(images, perturbation, placement: str = "tile", strength: float = 1.0,
-            view: preprocessing.View = preprocessing.DEFAULT_VIEW):
-    """TF twin of `pp_tf.perturbation.apply_perturbation` for a batch of one size."""
-    shape = tf.shape(images)
-    height, width = shape[1], shape[2]
-    shorter = tf.cast(tf.minimum(height, width), tf.float32)
-    side = tf.cast(tf.round(view.crop_size * shorter / view.resize_size), tf.int32)
-    side = tf.clip_by_value(side, 1, tf.minimum(height, width))
-    top, left = (height - side) // 2, (width - side) // 2
-    v = tf.convert_to_tensor(perturbation, tf.float32)
-    pattern = tf.image.resize(v[None], tf.stack([side, side]), antialias=True)[0] * strength
-    if placement == "tile":
-        rows = tf.math.floormod(tf.range(height) - top, side)
-        cols = tf.math.floormod(tf.range(width) - left, side)
-        full = tf.gather(tf.gather(pattern, rows, axis=0), cols, axis=1)
-    elif placement == "crop":
-        full = tf.pad(pattern, [[top, height - top - side], [left, width - left - side], [0, 0]])
-    else:
-        raise ValueError(f"placement must be 'tile' or 'crop', got {placement!r}")
-    out = tf.round(tf.cast(images, tf.float32) + full[None])
-    return tf.cast(tf.clip_by_value(out, 0.0, 255.0), tf.uint8)
 
 
 class ProtectModule(tf.Module):
@@ -86,10 +63,24 @@ class ProtectModule(tf.Module):
         return {"serving_default": self.serve, "protect_bytes": self.protect_bytes}
 
 
-def uap_protect_module(perturbation: np.ndarray, placement: str = "tile",
-                       name: str = "protect_uap") -> ProtectModule:
-    v = tf.Variable(np.asarray(perturbation, np.float32), trainable=False, name="perturbation")
-    return ProtectModule(lambda images: perturb(images, v, placement), name, owned=v)
+def protect_module(method: str, settings=None, name: str | None = None) -> ProtectModule:
+    """`protect_<method>`: a registered protection that has a serving function.
+
+    `settings` is the method's settings dataclass, or a flat dict of setting values
+    (each method takes the ones it has); None means its defaults.
+    """
+    protection = protections.get(method)
+    if protection.serving is None:
+        raise ValueError(f"method {method} has no TF Serving form; methods that have one: "
+                         f"{', '.join(servable_methods())}")
+    if not isinstance(settings, protection.settings):
+        settings = protection.make_settings(settings)
+    servable = protection.serving(settings)
+    return ProtectModule(servable.protect_batch, name or f"protect_{method}", owned=servable.owned)
+
+
+def servable_methods() -> tuple[str, ...]:
+    return tuple(p.name for p in protections.all_protections() if p.serving is not None)
 
 
 def stylizer_protect_module(stylizer_dir: str, name: str) -> ProtectModule:
@@ -183,24 +174,23 @@ def export_servable(module: tf.Module, base_dir: str, name: str, version: int) -
     return export_dir
 
 
-def export_models(specs, base_dir: str, version: int, perturbation: str | None = None,
-                  placement: str = "tile") -> list[str]:
+def export_models(specs, base_dir: str, version: int, settings=None) -> list[str]:
     """Exports each spec and writes `base_dir/models.config`; returns the model names.
 
-    A spec is `protect_uap` (needs `perturbation`), an architecture name (ported from
-    its installed default weights) or `ARCH:WEIGHT_FILE`. A stylizer architecture
-    also gives `protect_<arch>`.
+    A spec is `protect_<method>` for a registered protection with a serving form
+    (`servable_methods()`; `settings`, a flat dict of setting values such as
+    `{"perturbation": ...}`, configures it), an architecture name (ported from its
+    installed default weights) or `ARCH:WEIGHT_FILE`. A stylizer architecture also
+    gives `protect_<arch>`.
     """
     from pp_tf import export, image_io, models
 
     names = []
     for spec in specs:
-        if spec == "protect_uap":
-            if not perturbation:
-                raise ValueError("protect_uap needs --perturbation")
-            module = uap_protect_module(np.load(perturbation, allow_pickle=False), placement)
-            export_servable(module, base_dir, "protect_uap", version)
-            names.append("protect_uap")
+        if spec.startswith("protect_"):
+            export_servable(protect_module(spec[len("protect_"):], settings, spec), base_dir,
+                            spec, version)
+            names.append(spec)
             continue
         arch, _, source = spec.partition(":")
         module = export.module_for(arch, models.build_ported(arch, source or None))

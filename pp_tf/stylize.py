@@ -22,27 +22,26 @@ differs from a whole-image one everywhere, mostly in tone, not in structure.
 Use a larger `tile_size` (memory permitting) or `max_side` to stay closer to
 whole-image results.
 
-Folder runs read and write only through `pp_tf.image_io`; a file that fails is
-reported (stderr, and `errors.json` in the output folder) and the run goes on.
+Folder runs follow the batch policy of `pp_tf.batch` (the runner `protect` and
+`evaluate` use too): a file that fails is reported (stderr, and `errors.json`
+in the output folder) and the run goes on; existing outputs are kept unless
+`overwrite`; the manifest is `stylize.json`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import sys
 from typing import Callable
 
 import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pp_tf import image_io
+from pp_tf import batch
 
 MIN_SIDE = 8  # two halvings, then a reflection pad of 1 needs 2 pixels; smaller photos are enlarged
 GRID = 4  # the generators' total stride
-ERRORS_FILE = "errors.json"
 
 Generate = Callable[[np.ndarray], np.ndarray]
 
@@ -57,16 +56,18 @@ class StylizeConfig:
         overlap: pixels shared by neighbouring tiles; a multiple of 4, less
             than half the tile.
         batch_size: photos (or tiles) of one size per generator call.
-        overwrite: replace existing outputs.
-        jpeg_quality: quality of JPEG and WebP outputs.
     """
 
-    max_side: int | None = None
-    tile_size: int = 512
-    overlap: int = 32
-    batch_size: int = 4
-    overwrite: bool = False
-    jpeg_quality: int = 95
+    max_side: int | None = dataclasses.field(
+        default=None, metadata={"help": "Downscale photos whose longer side exceeds it."})
+    tile_size: int = dataclasses.field(
+        default=512, metadata={"help": "Larger photos are processed in tiles of this size "
+                                       "(a multiple of 4)."})
+    overlap: int = dataclasses.field(
+        default=32, metadata={"help": "Pixels shared by neighbouring tiles, blended linearly "
+                                      "(a multiple of 4)."})
+    batch_size: int = dataclasses.field(
+        default=4, metadata={"help": "Photos of one size (or tiles) per generator call."})
 
     def __post_init__(self):
         if self.tile_size < 2 * MIN_SIDE or self.tile_size % GRID:
@@ -227,96 +228,53 @@ def stylize_image(generate: Generate, pixels: np.ndarray, config: StylizeConfig)
 
 
 # ------------------------------------------------------------------ folders
-@dataclasses.dataclass
-class _Pending:
-    path: str
-    output: str
-    fmt: str
-    pixels: np.ndarray
-
-
 def stylize_folder(generate: Generate, input_dir: str, output_dir: str, config: StylizeConfig,
-                   progress: bool = True) -> dict:
+                   *, overwrite: bool = False, jpeg_quality: int = 95,
+                   progress: bool = True) -> batch.BatchLog:
     """Stylises every photo of `input_dir` into `output_dir`, in each input's format.
 
-    Per-file failures (unreadable, corrupt, output exists) are
-    printed on stderr, listed in `output_dir/errors.json`, and skipped.
-
-    Returns:
-        `{"written": [output paths], "errors": [{"file", "reason"}]}`.
+    Photos that fit a tile are batched with others of their size; larger ones
+    are tiled one by one. The batch policy is `pp_tf.batch`'s.
 
     Raises:
         ImageError: `input_dir` is not a folder, or `output_dir` is inside it.
     """
-    from tqdm import tqdm
+    run = batch.FolderRun("stylize", input_dir, output_dir, overwrite=overwrite,
+                          jpeg_quality=jpeg_quality, progress=progress)
+    pending: dict[tuple[int, int], list[tuple[batch.Task, np.ndarray]]] = {}
 
-    paths = image_io.list_images(input_dir)
-    image_io.check_output_dir([input_dir], output_dir)
-    os.makedirs(output_dir, exist_ok=True)
-    image_io.clean_temporaries(output_dir)
-    report = {"written": [], "errors": []}
-    bar = tqdm(paths, unit="photo", disable=not progress, file=sys.stderr)
-
-    def fail(path, reason):
-        report["errors"].append({"file": path, "reason": reason})
-        bar.write(f"error: {path}: {reason}", file=sys.stderr)
-
-    def save(item: _Pending, stylized: np.ndarray):
+    def run_group(items):
         try:
-            image_io.write_image(stylized, item.output, item.fmt, overwrite=config.overwrite,
-                                 protected=(item.path,), jpeg_quality=config.jpeg_quality)
-            report["written"].append(item.output)
-        except (image_io.ImageError, OSError) as error:
-            fail(item.path, getattr(error, "reason", str(error)))
-
-    def run_batch(items: list[_Pending]):
-        try:
-            stylized = stylize_batch(generate, np.stack([item.pixels for item in items]))
-        except tf.errors.OpError as error:
-            for item in items:
-                fail(item.path, f"generator failed ({error.message})")
+            stylized = stylize_batch(generate, np.stack([pixels for _, pixels in items]))
+        except Exception as error:  # noqa: BLE001 - a failed group must not stop the batch
+            for task, _ in items:
+                run.log.fail(task.path, f"generator failed ({batch.describe_error(error)})")
             return
-        for item, image in zip(items, stylized):
-            save(item, image)
+        for (task, _), image in zip(items, stylized):
+            run.save(task, image)
 
-    pending: dict[tuple[int, int], list[_Pending]] = {}
-    planned = set()  # outputs of this run (a.gif and a.png both become a.png)
-    for path in bar:
-        try:
-            pixels = downscale(image_io.read_image(path), config.max_side)
-            fmt = image_io.image_format(path)
-            output = os.path.join(output_dir, image_io.output_name(path, fmt))
-        except image_io.ImageError as error:
-            fail(path, error.reason)
+    for task in run.pending():
+        photo = run.read(task)
+        if photo is None:
             continue
-        if output in planned:
-            fail(path, f"another photo of this run is written to {output}")
-            continue
-        if os.path.lexists(output) and not config.overwrite:
-            fail(path, f"output {output} exists (pass --overwrite to replace it)")
-            continue
-        planned.add(output)
-        item = _Pending(path, output, fmt, pixels)
+        pixels = downscale(photo, config.max_side)
         if max(pixels.shape[:2]) > config.tile_size or min(pixels.shape[:2]) < MIN_SIDE:
             try:
                 stylized = stylize_image(generate, pixels, config)
-            except tf.errors.OpError as error:
-                fail(path, f"generator failed ({error.message})")
+            except Exception as error:  # noqa: BLE001 - one bad photo must not stop the batch
+                run.log.fail(task.path, f"generator failed ({batch.describe_error(error)})")
                 continue
-            save(item, stylized)
+            run.save(task, stylized)
             continue
         group = pending.setdefault(pixels.shape[:2], [])
-        group.append(item)
+        group.append((task, pixels))
         if len(group) == config.batch_size:
-            run_batch(pending.pop(pixels.shape[:2]))
+            run_group(pending.pop(pixels.shape[:2]))
         elif sum(map(len, pending.values())) >= 4 * config.batch_size:
             # Many sizes waiting: bound the memory held by partial batches.
             for size in list(pending):
-                run_batch(pending.pop(size))
+                run_group(pending.pop(size))
     for size in list(pending):
-        run_batch(pending.pop(size))
-    bar.close()
-    image_io.write_bytes_atomic(
-        json.dumps(report["errors"], indent=2).encode("utf-8") + b"\n",
-        os.path.join(output_dir, ERRORS_FILE), overwrite=True)
-    return report
+        run_group(pending.pop(size))
+    return run.finish({**dataclasses.asdict(config), "overwrite": overwrite,
+                       "jpeg_quality": jpeg_quality})

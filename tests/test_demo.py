@@ -4,7 +4,7 @@ import os
 import shutil
 
 from conftest import EXAMPLES
-from pp_tf import demo
+from pp_tf import demo, protections
 
 
 def test_demo_protects_evaluates_and_reports(tmp_path, capsys):
@@ -20,4 +20,7 @@ def test_demo_protects_evaluates_and_reports(tmp_path, capsys):
             "cat_chelsea.png", "coffee.png", "errors.json", "protect.json"]
     for what, command in demo.NEEDS_WEIGHTS:
         assert command in printed
+    for protection in protections.all_protections():  # the style methods wait for weights
+        if protection.weights_command:
+            assert protection.weights_command in printed
     assert os.path.getsize(tmp_path / "out" / "report" / "contact_sheet.png") > 10_000

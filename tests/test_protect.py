@@ -12,7 +12,9 @@ from PIL import Image
 
 from hostile_corpus import GPS_TAG, write_corpus
 from pp_tf import image_io
-from pp_tf.protect import ProtectConfig, center_crop, protect_folder, random_crop
+from pp_tf.protect import ProtectConfig, protect_folder
+from pp_tf.protections.center_crop import center_crop
+from pp_tf.protections.random_crop import random_crop
 
 
 def checksums(folder):
@@ -79,7 +81,7 @@ def test_rerun_finishes_the_remaining_photos_and_never_clobbers(corpus, tmp_path
     kept = {p: open(p, "rb").read() for p in first.written[1:]}
     second = protect_folder(folder, out, config, show_progress=False)
     assert second.written == first.written[:1]
-    assert sorted(second.skipped_existing) == sorted(kept)
+    assert sorted(second.kept) == sorted(kept)
     assert all(open(p, "rb").read() == data for p, data in kept.items())
     assert not [n for n in os.listdir(out) if n.endswith(".tmp")]
 
@@ -103,12 +105,16 @@ def test_crops_by_hand():
 
 
 def test_bad_settings_are_refused_early():
-    with pytest.raises(ValueError, match="methods must be"):
+    with pytest.raises(ValueError, match="unknown protection method 'blur'"):
         ProtectConfig(("blur",))
     with pytest.raises(ValueError, match="needs a perturbation"):
         ProtectConfig(("uap",))
     with pytest.raises(ValueError, match="need a generator"):
-        ProtectConfig(("cartoongan",))
+        ProtectConfig.from_values(("cartoongan",), {"generator": "no/such/folder"})
+    with pytest.raises(ValueError, match="crop_fraction"):
+        ProtectConfig.from_values(("center_crop",), {"crop_fraction": 1.5})
+    with pytest.raises(ValueError, match="twice"):
+        ProtectConfig(("center_crop", "center_crop"))
 
 
 def test_evaluate_script_on_the_hostile_corpus(corpus, tmp_path):
@@ -147,11 +153,13 @@ def test_style_then_uap_chain(tmp_path):
     v = tmp_path / "v.npy"
     np.save(v, np.full((224, 224, 3), 6.0, np.float32))
     report = protect_folder(str(photos), str(tmp_path / "out"),
-                            ProtectConfig(("cyclegan", "uap"), perturbation=str(v),
-                                          generator=generator), show_progress=False)
+                            ProtectConfig.from_values(("cyclegan", "uap"), {
+                                "perturbation": str(v), "generator": generator}),
+                            show_progress=False)
     assert report.ok and len(report.written) == 1
     styled_only = protect_folder(str(photos), str(tmp_path / "styled"),
-                                 ProtectConfig(("cyclegan",), generator=generator),
+                                 ProtectConfig.from_values(("cyclegan",),
+                                                           {"generator": generator}),
                                  show_progress=False)
     chained = np.asarray(Image.open(report.written[0])).astype(int)
     styled = np.asarray(Image.open(styled_only.written[0])).astype(int)

@@ -145,7 +145,7 @@ def test_grpc_protect_bytes_equals_the_library(grpc_stub):
     assert protected[:2] == b"\xff\xd8"  # JPEG in, JPEG out
     decoded = np.asarray(Image.open(io.BytesIO(protected)))
     assert not Image.open(io.BytesIO(protected)).getexif()
-    direct = serving.uap_protect_module(np.load(UAP)).protect_bytes(
+    direct = serving.protect_module("uap", {"perturbation": UAP}).protect_bytes(
         tf.constant([data]))["protected_bytes"].numpy()[0]
     assert protected == direct
     # And the pixels are the library's protection, up to JPEG q95 re-encoding.
@@ -172,7 +172,7 @@ def test_rest_body_of_the_readme_decodes_into_the_signature(base_dir):
     outputs = signature(**rest_inputs(body, signature))
     (key, value), = outputs.items()
     assert key.endswith("_bytes")  # so the REST API answers {"b64": ...}
-    direct = serving.uap_protect_module(np.load(UAP)).protect_bytes(
+    direct = serving.protect_module("uap", {"perturbation": UAP}).protect_bytes(
         tf.constant([photo_jpeg()]))["protected_bytes"]
     assert value.numpy()[0] == direct.numpy()[0]
 
@@ -197,8 +197,8 @@ def test_models_config_lists_every_export(base_dir):
 
 def test_versions_are_never_overwritten(base_dir):
     with pytest.raises(FileExistsError, match="immutable"):
-        serving.export_servable(serving.uap_protect_module(np.zeros((4, 4, 3))), base_dir,
-                                "protect_uap", 3)
+        serving.export_servable(serving.ProtectModule(lambda images: images, "protect_uap"),
+                                base_dir, "protect_uap", 3)
 
 
 def test_tf_perturbation_equals_the_library(rng):
@@ -207,7 +207,7 @@ def test_tf_perturbation_equals_the_library(rng):
         photo = rng.integers(0, 256, shape, dtype=np.uint8)
         for placement in ("tile", "crop"):
             np.testing.assert_array_equal(
-                serving.perturb(photo[None], v, placement).numpy()[0],
+                perturbation.perturb(photo[None], v, placement).numpy()[0],
                 perturbation.apply_perturbation(photo, v, placement))
 
 

@@ -306,7 +306,8 @@ def test_stylize_script_reports_bad_files_and_goes_on(tmp_path, photo_folder,
     assert result.returncode == 1, result.stderr
     for bad in ("truncated.jpg", "notes.jpg"):
         assert bad in result.stderr
-    assert sorted(os.listdir(out)) == ["errors.json", "good1.png", "good2.png", "large.jpg"]
+    assert sorted(os.listdir(out)) == ["errors.json", "good1.png", "good2.png", "large.jpg",
+                                       "stylize.json"]
     errors = json.load(open(out / "errors.json"))
     assert sorted(os.path.basename(e["file"]) for e in errors) == ["notes.jpg", "truncated.jpg"]
     assert all(e["reason"] for e in errors)
@@ -315,12 +316,13 @@ def test_stylize_script_reports_bad_files_and_goes_on(tmp_path, photo_folder,
     assert image_io.image_format(out / "large.jpg") == "JPEG"
     assert {p.name: _digest(p) for p in photo_folder.iterdir()} == before
 
-    # Without --overwrite nothing is replaced; every photo is then an error.
+    # Without --overwrite nothing is replaced: the outputs are kept (the batch policy of
+    # protect), and the bad files are errors again.
     written = _digest(out / "good1.png")
-    report = stylize.stylize_folder(stylize.load_generator(small_saved_generator),
-                                    str(photo_folder), str(out), stylize.StylizeConfig(
-                                        tile_size=64, overlap=16), progress=False)
-    assert report["written"] == [] and len(report["errors"]) == 5
+    log = stylize.stylize_folder(stylize.load_generator(small_saved_generator),
+                                 str(photo_folder), str(out), stylize.StylizeConfig(
+                                     tile_size=64, overlap=16), progress=False)
+    assert log.written == [] and len(log.kept) == 3 and len(log.errors) == 2
     assert _digest(out / "good1.png") == written
 
 

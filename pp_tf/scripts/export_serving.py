@@ -10,10 +10,11 @@ cartoongan:Hayao_net_G_float.pth,protect_uap
 from absl import app, flags
 
 from pp_tf import demo, models
-from pp_tf.serving import export_models
+from pp_tf.serving import export_models, servable_methods
 
 _MODELS = flags.DEFINE_list("models", [models.DEFAULT_ATTACKER, "protect_uap"],
-                            "protect_uap, ARCH, or ARCH:WEIGHT_FILE (stylizers add protect_ARCH).")
+                            f"protect_METHOD (METHOD: {', '.join(servable_methods())}), ARCH, or "
+                            "ARCH:WEIGHT_FILE (stylizers add protect_ARCH).")
 _BASE = flags.DEFINE_string("base_dir", None, "Model base folder (mount it as /models).")
 _VERSION = flags.DEFINE_integer("version", 1, "Version folder to write.")
 _PERTURBATION = flags.DEFINE_string("perturbation", demo.DEFAULT_UAP, "UAP .npy of protect_uap.")
@@ -23,8 +24,8 @@ flags.mark_flag_as_required("base_dir")
 
 def main(argv):
     del argv
-    names = export_models(_MODELS.value, _BASE.value, _VERSION.value, _PERTURBATION.value,
-                          _PLACEMENT.value)
+    names = export_models(_MODELS.value, _BASE.value, _VERSION.value,
+                          {"perturbation": _PERTURBATION.value, "placement": _PLACEMENT.value})
     print(f"exported {', '.join(names)} (version {_VERSION.value}) to {_BASE.value}")
 
 

@@ -4,38 +4,51 @@ r"""Protects every photo of a folder; originals are never touched.
       --input_dir=photos --output_dir=protected
   python -m pp_tf.scripts.protect --method=cartoongan,uap --generator=saved_models/cartoongan_hayao \
       --perturbation=uap.npy --input_dir=photos --output_dir=protected
+
+The method flags are made from the settings of every registered method
+(`pp_tf.protections`); each method of the chain takes the flags it has.
 """
 
 import sys
 
 from absl import app, flags
 
-from pp_tf.protect import METHODS, ProtectConfig, protect_folder
+from pp_tf import image_io, protections
+from pp_tf.protect import ProtectConfig, protect_folder
 
-_METHOD = flags.DEFINE_list("method", None, f"One or more of {', '.join(METHODS)}, applied in order.")
+_METHOD = flags.DEFINE_list(
+    "method", None, "One or more methods, applied in order: " + "; ".join(
+        f"{p.name}: {p.summary}" for p in protections.all_protections()) + ".")
 _INPUT = flags.DEFINE_string("input_dir", None, "Folder of photos.")
 _OUTPUT = flags.DEFINE_string("output_dir", None, "Where protected copies go (not inside input_dir).")
-_CROP = flags.DEFINE_float("crop_fraction", 0.8, "Side fraction kept by the crop methods.")
-_PERTURBATION = flags.DEFINE_string("perturbation", None, "UAP .npy (from train_uap).")
-_PLACEMENT = flags.DEFINE_enum("placement", "tile", ["tile", "crop"],
-                               "UAP over the whole photo (tile) or only the attacker's crop.")
-_STRENGTH = flags.DEFINE_float("strength", 1.0, "Multiplier of the perturbation.")
-_GENERATOR = flags.DEFINE_string("generator", None, "Stylizer SavedModel (port_weights).")
-_SEED = flags.DEFINE_integer("seed", 0, "Seed of random_crop.")
 _OVERWRITE = flags.DEFINE_boolean("overwrite", False, "Replace existing outputs.")
 _QUALITY = flags.DEFINE_integer("jpeg_quality", 95, "Quality of JPEG outputs.")
+_PROGRESS = flags.DEFINE_boolean("progress", True, "Show a progress bar.")
 flags.mark_flags_as_required(["method", "input_dir", "output_dir"])
+
+_DEFINE = {bool: flags.DEFINE_boolean, int: flags.DEFINE_integer, float: flags.DEFINE_float,
+           str: flags.DEFINE_string}
+_SETTINGS = {
+    name: _DEFINE[field.kind](name, None, field.describe())
+    for name, field in sorted(protections.setting_fields(protections.all_protections()).items())
+}
 
 
 def main(argv):
     del argv
-    config = ProtectConfig(tuple(_METHOD.value), _CROP.value, _PERTURBATION.value, _PLACEMENT.value,
-                           _STRENGTH.value, _GENERATOR.value, _SEED.value, _OVERWRITE.value,
-                           _QUALITY.value)
-    report = protect_folder(_INPUT.value, _OUTPUT.value, config)
-    print(f"wrote {len(report.written)} photos to {_OUTPUT.value}; {len(report.errors)} errors")
-    if not report.ok:
-        sys.exit(1)
+    values = {name: holder.value for name, holder in _SETTINGS.items() if holder.present}
+    try:
+        config = ProtectConfig.from_values(_METHOD.value, values, overwrite=_OVERWRITE.value,
+                                           jpeg_quality=_QUALITY.value)
+    except (ValueError, TypeError) as error:
+        raise app.UsageError(str(error)) from None
+    try:
+        log = protect_folder(_INPUT.value, _OUTPUT.value, config, show_progress=_PROGRESS.value)
+    except image_io.ImageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    print(f"wrote {len(log.written)} photos to {_OUTPUT.value}; {len(log.errors)} errors")
+    sys.exit(log.exit_status())
 
 
 def run():

@@ -10,6 +10,7 @@ written is reported on stderr and in OUTPUT_DIR/errors.json, and the others go
 on; the exit status is 1 if any photo failed.
 """
 
+import dataclasses
 import sys
 
 from absl import app, flags
@@ -24,12 +25,9 @@ _WEIGHTS = flags.DEFINE_string("weights", None, "Published weight file for an ar
 _INPUT_DIR = flags.DEFINE_string("input_dir", None, "Folder of photos.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where the stylised photos go (not inside "
                                   "--input_dir).")
-_MAX_SIDE = flags.DEFINE_integer("max_side", None, "Downscale photos whose longer side exceeds it.")
-_TILE_SIZE = flags.DEFINE_integer("tile_size", 512, "Larger photos are processed in tiles of this "
-                                  "size (a multiple of 4).")
-_OVERLAP = flags.DEFINE_integer("overlap", 32, "Pixels shared by neighbouring tiles, blended "
-                                "linearly (a multiple of 4).")
-_BATCH = flags.DEFINE_integer("batch_size", 4, "Photos of one size (or tiles) per generator call.")
+# max_side, tile_size, overlap, batch_size: defaults and help from StylizeConfig.
+_TILING = [flags.DEFINE_integer(field.name, field.default, field.metadata["help"])
+           for field in dataclasses.fields(StylizeConfig)]
 _OVERWRITE = flags.DEFINE_boolean("overwrite", False, "Replace existing outputs.")
 _PROGRESS = flags.DEFINE_boolean("progress", True, "Show a progress bar.")
 flags.mark_flags_as_required(["generator", "input_dir", "output_dir"])
@@ -38,9 +36,7 @@ flags.mark_flags_as_required(["generator", "input_dir", "output_dir"])
 def main(argv):
     del argv
     try:
-        config = StylizeConfig(max_side=_MAX_SIDE.value, tile_size=_TILE_SIZE.value,
-                               overlap=_OVERLAP.value, batch_size=_BATCH.value,
-                               overwrite=_OVERWRITE.value)
+        config = StylizeConfig(**{holder.name: holder.value for holder in _TILING})
     except ValueError as error:
         raise app.UsageError(str(error)) from None
     try:
@@ -54,11 +50,10 @@ def main(argv):
     except (ValueError, weights.WeightsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    report = stylize_folder(generate, _INPUT_DIR.value, _OUTPUT_DIR.value, config,
-                            progress=_PROGRESS.value)
-    print(f"wrote {len(report['written'])} photos to {_OUTPUT_DIR.value}; "
-          f"{len(report['errors'])} failed")
-    return 1 if report["errors"] else 0
+    log = stylize_folder(generate, _INPUT_DIR.value, _OUTPUT_DIR.value, config,
+                         overwrite=_OVERWRITE.value, progress=_PROGRESS.value)
+    print(f"wrote {len(log.written)} photos to {_OUTPUT_DIR.value}; {len(log.errors)} failed")
+    return log.exit_status()
 
 
 def run():
