@@ -101,6 +101,16 @@ def test_efficientnet_lite_stage_tables():
     assert tuple(s[-1] for s in lite2) == (16, 24, 48, 88, 120, 208, 352)
 
 
+def test_efficientnet_lite_views_follow_the_tf_eval_crop_padding():
+    """EfficientNet's TF eval crops image_size / (image_size + 32) of the shorter side."""
+    from pp_tf import models
+
+    for name, (_, _, size) in efficientnet_lite.VARIANTS.items():
+        view = models.get(name).view
+        assert (view.resize_size, view.crop_size) == (size + 32, size)
+        assert view.normalization == "(x - 127) / 128" and view.label_space == "imagenet"
+
+
 def test_efficientnet_lite_matches_torch_reference(lite):
     name, attacker, state = lite
     assert attacker.view.crop_size == efficientnet_lite.VARIANTS[name][2]
