@@ -24,7 +24,8 @@ def members():
     """Two classifiers of different crops, views and label counts."""
     small = _tiny_classifier(8, 3, 0)
     large = _tiny_classifier(12, 5, 1)
-    views = (preprocessing.View(10, 8, "model", "custom"), preprocessing.View(14, 12, "model", "custom"))
+    views = (preprocessing.View(10, 8, "model", "custom"),
+             preprocessing.View(14, 12, "model", "custom"))
     attackers = (from_keras(small, ["a", "b", "c"], view=views[0]),
                  from_keras(large, [f"k{i}" for i in range(5)], view=views[1]))
     return (small, large), attackers
