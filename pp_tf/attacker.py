@@ -5,13 +5,19 @@ or given weights; `load_attacker("path/to/saved_model")` loads an export of
 `port_weights`. Either way the result maps float pixels `[b, crop, crop, 3]`
 (0-255, the classifier's own view of a photo) to logits, differentiably, and
 carries that view (`pp_tf.models.preprocessing.View`).
+
+`load_attackers("efficientnet_lite0,places365_resnet50")` loads an ensemble,
+one attacker per comma-separated entry. Since each member sees a photo through
+its own view, an ensemble has no single logits tensor: `Ensemble.logits(photos)`
+maps one batch of photos (any one size) through every member's view and
+classifier, differentiably w.r.t. the photos, and returns one tensor per member.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -79,3 +85,71 @@ def load_attacker(spec: str, source: str | None = None) -> Attacker:
     if arch.kind != "classifier":
         raise ValueError(f"{spec} is not a classifier")
     return from_keras(models.build_ported(spec, source), arch.class_names(), spec, arch.view)
+
+
+def split_attacker_spec(spec: str | Sequence[str]) -> tuple[str, ...]:
+    """`"a, b"` or `["a", "b,c"]` -> `("a", "b", "c")`; an existing path is never split."""
+    entries = [spec] if isinstance(spec, str) else list(spec)
+    names = []
+    for entry in entries:
+        parts = [entry] if os.path.exists(entry) else entry.split(",")
+        names += [part.strip() for part in parts]
+    if not names or any(not name for name in names):
+        raise ValueError(f"--attacker: empty entry in {spec!r}")
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"--attacker: {duplicates} given more than once in {spec!r}")
+    return tuple(names)
+
+
+def load_attackers(spec: str | Sequence[str]) -> tuple[Attacker, ...]:
+    """One attacker (`load_attacker`, installed default weights) per comma-separated entry."""
+    return tuple(load_attacker(name) for name in split_attacker_spec(spec))
+
+
+def views_and_logits(attackers: Sequence[Attacker],
+                     photos) -> tuple[tuple[tf.Tensor, tf.Tensor], ...]:
+    """Float photos `[b, h, w, 3]` (0-255, one size) -> `(view, logits)` per attacker, where
+    `view = attacker.view(photos)` (resize + centre crop, differentiable) and
+    `logits = attacker.logits(view)`; gradients reach `photos` through every member."""
+    photos = tf.convert_to_tensor(photos, tf.float32)
+    pairs = []
+    for attacker in attackers:
+        view = attacker.view(photos)
+        pairs.append((view, attacker.logits(view)))
+    return tuple(pairs)
+
+
+@dataclasses.dataclass(frozen=True)
+class Ensemble:
+    """Several attackers, each seeing the same photos through its own view."""
+
+    attackers: tuple[Attacker, ...]
+
+    def __post_init__(self):
+        if not self.attackers:
+            raise ValueError("an ensemble needs at least one attacker")
+        object.__setattr__(self, "attackers", tuple(self.attackers))
+
+    @classmethod
+    def load(cls, spec: str | Sequence[str]) -> "Ensemble":
+        return cls(load_attackers(spec))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.attackers)
+
+    def logits(self, photos) -> tuple[tf.Tensor, ...]:
+        """Per-attacker logits `[b, classes_i]` of float photos `[b, h, w, 3]` in 0-255."""
+        return tuple(logits for _, logits in views_and_logits(self.attackers, photos))
+
+    def losses(self, photos, labels_per_attacker: Sequence) -> tuple[tf.Tensor, ...]:
+        """Per-attacker softmax cross-entropy `[b]` of `photos` against that attacker's
+        integer labels (label spaces differ, so one label array per member)."""
+        if len(labels_per_attacker) != len(self.attackers):
+            raise ValueError(f"{len(labels_per_attacker)} label arrays for "
+                             f"{len(self.attackers)} attackers {self.names}")
+        return tuple(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=tf.cast(labels, tf.int32), logits=logits)
+            for labels, logits in zip(labels_per_attacker, self.logits(photos)))

