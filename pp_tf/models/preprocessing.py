@@ -1,5 +1,5 @@
 """How a classifier sees a photo: shorter side to `resize_size`, centre crop
-`crop_size` (256 and 224 for most; 274/240 and 298/260 for larger inputs).
+`crop_size` (256 and 224 for most; 272/240 and 292/260 for EfficientNet-Lite1 and Lite2).
 
 Kept apart from the normalisation (which lives inside each Keras model) so that
 attacks can work in the classifier's pixel space: `classifier_view` maps a
