@@ -37,11 +37,6 @@ def places365_class_names() -> tuple[str, ...]:
 
 
 @functools.cache
-def places365_is_indoor() -> tuple[bool, ...]:
-    return tuple(line.split()[1] == "1" for line in _lines("places365_io.txt"))
-
-
-@functools.cache
 def mepp18_sensitive_indices() -> tuple[int, ...]:
     """Places365 indices of the 60 MEPP18 privacy-sensitive categories."""
     return tuple(int(line.split()[1]) for line in _lines("mepp18_sensitive.txt"))

@@ -35,7 +35,6 @@ by 4.
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 
 from pp_tf.layers import InstanceNormalization, ReflectionPadding2D
 from pp_tf.models import porting
@@ -54,17 +53,6 @@ WEIGHTS = {
     )
     for style in ("Hayao", "Hosoda", "Paprika", "Shinkai")
 }
-
-
-def preprocess(images):
-    """uint8 RGB `[..., 3]` -> float32 BGR in [-1, 1], as upstream's test.py."""
-    return (tf.cast(images, tf.float32) / 127.5 - 1.0)[..., ::-1]
-
-
-def postprocess(outputs):
-    """float BGR in [-1, 1] -> uint8 RGB, rounded and clipped (as `save_image`)."""
-    pixels = (tf.convert_to_tensor(outputs, tf.float32)[..., ::-1] + 1.0) * 127.5
-    return tf.cast(tf.clip_by_value(tf.round(pixels), 0.0, 255.0), tf.uint8)
 
 
 def _norm(x, name):
