@@ -11,7 +11,7 @@ import dataclasses
 import os
 
 from pp_tf import models, stylize
-from pp_tf.protections.base import Prepared, Servable
+from pp_tf.protections.base import Prepared, Protection, Servable, register
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,7 +27,8 @@ class StyleSettings(stylize.StylizeConfig):
         super().__post_init__()
         if not (os.path.isdir(self.generator) or self.generator in models.ARCHITECTURES):
             raise ValueError(f"style methods need a generator: {self.generator!r} is neither a "
-                             "SavedModel folder (port_weights) nor a stylizer architecture")
+                             "SavedModel folder nor a stylizer architecture (port_weights "
+                             "writes the folder; the demo prints the command for each style)")
 
 
 def build(settings: StyleSettings) -> Prepared:
@@ -48,17 +49,19 @@ def serving(settings: StyleSettings) -> Servable:
     return Servable(lambda images: serve(images=images)["images"], owned=loaded)
 
 
-def weights_command(arch: str, folder: str) -> str:
-    return (f"python -m pp_tf.scripts.port_weights --arch={arch} --download "
-            f"--trust_on_first_use --output_dir={folder}")
-
-
-def folder_exists(folder: str):
-    return lambda: os.path.isdir(folder)
-
-
-def generator_field(default: str):
-    """The `generator` setting of one style method, defaulting to its own weights."""
-    return dataclasses.field(default=default, metadata={
-        "help": "Style methods: a stylizer SavedModel folder (port_weights), or a stylizer "
-                "architecture name with --weights."})
+def register_style(name: str, summary: str, arch: str, generator: str) -> Protection:
+    """Registers style method `name`: architecture `arch`, whose port_weights export is
+    expected in the folder `generator` (its default setting, and the demo's test of
+    whether its weights are here)."""
+    settings = dataclasses.make_dataclass(
+        f"{name.title().replace('_', '')}Settings",
+        [("generator", str, dataclasses.field(default=generator, metadata={
+            "help": "Style methods: a stylizer SavedModel folder (port_weights), or a "
+                    "stylizer architecture name with --weights."}))],
+        bases=(StyleSettings,), frozen=True)
+    settings.__module__ = __name__
+    command = (f"python -m pp_tf.scripts.port_weights --arch={arch} --download "
+               f"--trust_on_first_use --output_dir={generator}")
+    return register(Protection(name, f"{summary} (weights: {generator})", settings, build,
+                               serving, weights_command=command,
+                               ready=lambda: os.path.isdir(generator)))
