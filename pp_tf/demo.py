@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import os
 
-from pp_tf import models, protect
+from pp_tf import bundled, models, protect
 from pp_tf.evaluate import EvaluateConfig, run_evaluation
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXAMPLES = os.path.join(REPO, "examples")
-DEFAULT_UAP = os.path.join(REPO, "saved_models", "uap_efficientnet_lite0_linf10.npy")
+# The installed copies (package data) or, in a clone, examples/ and saved_models/.
+EXAMPLES = bundled.examples_dir()
+DEFAULT_UAP = bundled.shipped_perturbation()
 
 # (run name, methods, placement)
 RUNS = (
