@@ -34,14 +34,14 @@ def bundled_dir(folder: str) -> str:
     installed location, where the files belong."""
     if folder not in FOLDERS:
         raise ValueError(f"folder must be one of {FOLDERS}, got {folder!r}")
-    packaged = resources.files("pp_tf").joinpath("_bundled", folder)
+    packaged = resources.files("pp_tf") / "_bundled" / folder
     if not packaged.is_dir():
         source = os.path.join(_SOURCE_ROOT, folder)
         if os.path.isdir(source):
             return source
     if isinstance(packaged, os.PathLike):
-        return os.fspath(packaged)
-    return os.fspath(_extracted.enter_context(resources.as_file(packaged)))
+        return os.path.abspath(packaged)
+    return os.path.abspath(_extracted.enter_context(resources.as_file(packaged)))
 
 
 def examples_dir() -> str:
