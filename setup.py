@@ -1,6 +1,18 @@
 """pp_tf: pixel privacy in TensorFlow 2 / Keras 3."""
 from setuptools import find_packages, setup
 
+# The bundled photos and the shipped perturbations stay at the repository root
+# (examples/, saved_models/) and go into the wheel as pp_tf/_bundled/<folder>, which
+# pp_tf.bundled looks for first. The globs are narrow: saved_models/ also receives the
+# weights users port, which must not be packaged.
+BUNDLED = {
+    "pp_tf._bundled.examples": (
+        "examples", ["*.jpg", "*.png", "SOURCES.md", "expected_content.json"]),
+    "pp_tf._bundled.saved_models": (
+        "saved_models", [f"uap_efficientnet_lite0_linf10{tail}.{ext}"
+                         for tail in ("", "_eot") for ext in ("npy", "json", "png")]),
+}
+
 setup(
     name="pp_tf",
     version="0.1.0",
@@ -12,8 +24,10 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=find_packages(include=["pp_tf", "pp_tf.*"]),
-    package_data={"pp_tf": ["data/*.txt", "data/*.npy", "data/*.json"]},
+    packages=find_packages(include=["pp_tf", "pp_tf.*"]) + list(BUNDLED),
+    package_dir={package: folder for package, (folder, _) in BUNDLED.items()},
+    package_data={"pp_tf": ["data/*.txt", "data/*.npy", "data/*.json"],
+                  **{package: globs for package, (_, globs) in BUNDLED.items()}},
     install_requires=[
         "tensorflow>=2.16; platform_machine != 'x86_64'",
         "tensorflow-cpu>=2.16; platform_machine == 'x86_64'",

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import os
 
-from pp_tf import models, protect, protections
+from pp_tf import bundled, models, protect, protections
 from pp_tf.evaluate import EvaluateConfig, run_evaluation
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXAMPLES = os.path.join(REPO, "examples")
-DEFAULT_UAP = os.path.join(REPO, "saved_models", "uap_efficientnet_lite0_linf10.npy")
+# The installed copies (package data) or, in a clone, examples/ and saved_models/.
+EXAMPLES = bundled.examples_dir()
+DEFAULT_UAP = bundled.shipped_perturbation()
 
 # (run name, method chain, setting values beyond the defaults; `perturbation` is added)
 RUNS = (
@@ -36,7 +36,7 @@ def run_demo(output_dir: str, photos: str = EXAMPLES, perturbation: str = DEFAUL
              attacker: str = models.DEFAULT_ATTACKER, overwrite: bool = True) -> int:
     """Returns the number of errors (0 on success)."""
     if not os.path.isdir(photos):
-        raise FileNotFoundError(f"{photos}: no photo folder (run from a clone, or pass --photos)")
+        raise FileNotFoundError(f"{photos}: no photo folder (pass --photos)")
     if not os.path.exists(perturbation):
         raise FileNotFoundError(f"{perturbation}: no perturbation (train one with train_uap)")
     # Style methods run too once their weights are there (saved_models/, port_weights).

@@ -17,6 +17,7 @@ Layout written under `base_dir` (mount it as `/models` in the container):
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
@@ -91,15 +92,62 @@ def stylizer_protect_module(stylizer_dir: str, name: str) -> ProtectModule:
 
 
 # ----------------------------------------------------------------- warm-up and config
-def _serving_apis():
-    try:
-        from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
-    except ImportError:
-        raise ImportError(
-            "writing warm-up requests needs the TF Serving protos: "
-            "pip install --no-deps tensorflow-serving-api (its metadata pins the full "
-            "tensorflow package, hence --no-deps)") from None
-    return predict_pb2, prediction_log_pb2
+# TF Serving reads warm-up requests as a TFRecord of `tensorflow.serving.PredictionLog`
+# protos and its --model_config_file as a `ModelServerConfig` in text format. The few
+# fields used here are written directly (protobuf wire format; the TensorProto inside
+# comes from TensorFlow), so exporting needs no tensorflow-serving-api, whose metadata
+# pins the full `tensorflow` package. tests/test_serving.py checks both against the real
+# `tensorflow_serving` protos, byte for byte.
+_PREDICTION_LOG_PREDICT_LOG = 6  # PredictionLog.predict_log: PredictLog
+_PREDICT_LOG_REQUEST = 1         # PredictLog.request: PredictRequest
+_REQUEST_MODEL_SPEC = 1          # PredictRequest.model_spec: ModelSpec
+_REQUEST_INPUTS = 2              # PredictRequest.inputs: map<string, TensorProto>
+_SPEC_NAME = 1                   # ModelSpec.name: string
+_SPEC_SIGNATURE_NAME = 3         # ModelSpec.signature_name: string
+_MAP_KEY, _MAP_VALUE = 1, 2      # a map entry's fields
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """A length-delimited field (wire type 2): a string, bytes or an embedded message."""
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _string_field(number: int, value: str) -> bytes:
+    return _field(number, value.encode()) if value else b""  # proto3 omits empty strings
+
+
+@dataclasses.dataclass(frozen=True)
+class WarmupRequest:
+    """A `tensorflow.serving.PredictRequest`: model_spec {name, signature_name} and
+    inputs (name -> `tensorflow.TensorProto`)."""
+
+    model_name: str
+    signature_name: str
+    inputs: dict
+
+    def serialize(self) -> bytes:
+        """The PredictRequest's wire bytes (inputs in key order, as deterministic
+        serialization writes a map)."""
+        spec = (_string_field(_SPEC_NAME, self.model_name)
+                + _string_field(_SPEC_SIGNATURE_NAME, self.signature_name))
+        inputs = b"".join(
+            _field(_REQUEST_INPUTS, _field(_MAP_KEY, key.encode())
+                   + _field(_MAP_VALUE, self.inputs[key].SerializeToString()))
+            for key in sorted(self.inputs))
+        return _field(_REQUEST_MODEL_SPEC, spec) + inputs
+
+    def prediction_log(self) -> bytes:
+        """A `tensorflow.serving.PredictionLog` holding this request: one warm-up record."""
+        return _field(_PREDICTION_LOG_PREDICT_LOG, _field(_PREDICT_LOG_REQUEST, self.serialize()))
 
 
 def sample_jpeg(size=(64, 64)) -> bytes:
@@ -115,9 +163,8 @@ def _input_specs(function) -> dict:
     return {spec.name: spec for spec in function.input_signature}
 
 
-def warmup_requests(model_name: str, signatures: dict) -> list:
-    """One real PredictRequest per servable signature, with a small input."""
-    predict_pb2, _ = _serving_apis()
+def warmup_requests(model_name: str, signatures: dict) -> list[WarmupRequest]:
+    """One PredictRequest per servable signature, with a small input."""
     requests = []
     for signature_name, function in signatures.items():
         (input_name, spec), = _input_specs(function).items()
@@ -128,38 +175,38 @@ def warmup_requests(model_name: str, signatures: dict) -> list:
         else:  # float images: batch 1, 64x64 where the size is free, all zeros
             shape = [1] + [64 if d is None else d for d in spec.shape[1:]]
             value = tf.make_tensor_proto(np.zeros(shape, spec.dtype.as_numpy_dtype))
-        request = predict_pb2.PredictRequest()
-        request.model_spec.name = model_name
-        request.model_spec.signature_name = signature_name
-        request.inputs[input_name].CopyFrom(value)
-        requests.append(request)
+        requests.append(WarmupRequest(model_name, signature_name, {input_name: value}))
     return requests
 
 
-def write_warmup(export_dir: str, requests: list) -> str:
-    _, prediction_log_pb2 = _serving_apis()
+def write_warmup(export_dir: str, requests: list[WarmupRequest]) -> str:
     path = os.path.join(export_dir, WARMUP_FILE)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with tf.io.TFRecordWriter(path) as writer:
         for request in requests:
-            log = prediction_log_pb2.PredictionLog(
-                predict_log=prediction_log_pb2.PredictLog(request=request))
-            writer.write(log.SerializeToString())
+            writer.write(request.prediction_log())
     return path
 
 
-def models_config(names, container_root: str = "/models") -> str:
-    """A `--model_config_file` in protobuf text format for the exported models."""
-    from google.protobuf import text_format
-    from tensorflow_serving.config import model_server_config_pb2
+def _text_string(value: str) -> str:
+    """A string literal as protobuf's text format prints it: C escapes, octal for other
+    ASCII control characters, the rest of Unicode as is (the file is UTF-8)."""
+    escapes = {"\\": "\\\\", '"': '\\"', "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    return '"' + "".join(
+        escapes.get(c, c if ord(c) >= 32 and c != "\x7f" else f"\\{ord(c):03o}")
+        for c in value) + '"'
 
-    config = model_server_config_pb2.ModelServerConfig()
-    for name in names:
-        entry = config.model_config_list.config.add()
-        entry.name = name
-        entry.base_path = f"{container_root}/{name}"
-        entry.model_platform = "tensorflow"
-    return text_format.MessageToString(config)
+
+def models_config(names, container_root: str = "/models") -> str:
+    """A `--model_config_file`: a `tensorflow.serving.ModelServerConfig` in protobuf
+    text format, one `config` per exported model."""
+    entries = "".join(
+        "  config {\n"
+        f"    name: {_text_string(name)}\n"
+        f"    base_path: {_text_string(f'{container_root}/{name}')}\n"
+        '    model_platform: "tensorflow"\n'
+        "  }\n" for name in names)
+    return "model_config_list {\n" + entries + "}\n"
 
 
 def export_servable(module: tf.Module, base_dir: str, name: str, version: int) -> str:

@@ -80,7 +80,7 @@ def test_every_signature_runs_after_loading(base_dir):
     for name in ("efficientnet_lite0", "protect_uap"):
         loaded = tf.saved_model.load(model_dir(base_dir, name))
         for request in serving.warmup_requests(name, loaded.signatures):
-            signature = loaded.signatures[request.model_spec.signature_name]
+            signature = loaded.signatures[request.signature_name]
             inputs = {k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()}
             outputs = signature(**inputs)
             assert all(int(t.shape[0]) == 1 for t in outputs.values())
@@ -185,6 +185,53 @@ def test_warmup_records_parse_as_predict_requests(base_dir):
                 for r in tf.data.TFRecordDataset(path)]
         assert {log.predict_log.request.model_spec.signature_name for log in logs} == signatures
         assert all(log.predict_log.request.model_spec.name == name for log in logs)
+
+
+def real_predict_request(request):
+    """The same request built with the real tensorflow_serving protos."""
+    real = predict_pb2.PredictRequest()
+    real.model_spec.name = request.model_name
+    real.model_spec.signature_name = request.signature_name
+    for key, value in request.inputs.items():
+        real.inputs[key].CopyFrom(value)
+    return real
+
+
+def test_warmup_records_are_the_real_protos_byte_for_byte():
+    """The hand-written wire format (no tensorflow-serving-api needed to export) against
+    the real protos: string, uint8 and float inputs, a long (multi-byte length) input,
+    several inputs (a map, written in key order) and an empty signature name."""
+    module = serving.uap_protect_module(np.zeros((4, 4, 3), np.float32))
+    floats = tf.function(lambda x: {"y": x}, input_signature=[
+        tf.TensorSpec([None, 224, 224, 3], tf.float32, name="pixels")])
+    requests = serving.warmup_requests("protect_uap", {**module.signatures(), "floats": floats})
+    assert [r.signature_name for r in requests] == ["serving_default", "protect_bytes", "floats"]
+    assert requests[2].inputs["pixels"].tensor_shape.dim[1].size == 224
+    requests += [serving.WarmupRequest("m", "", {
+        "b": tf.make_tensor_proto(np.arange(5000, dtype=np.int32)),
+        "a": tf.make_tensor_proto([b"x" * 300], dtype=tf.string)})]
+    for request in requests:
+        real = real_predict_request(request)
+        assert request.serialize() == real.SerializeToString(deterministic=True)
+        assert predict_pb2.PredictRequest.FromString(request.serialize()) == real
+        log = prediction_log_pb2.PredictionLog(
+            predict_log=prediction_log_pb2.PredictLog(request=real))
+        assert request.prediction_log() == log.SerializeToString(deterministic=True)
+        assert prediction_log_pb2.PredictionLog.FromString(request.prediction_log()) == log
+
+
+def test_models_config_is_the_real_text_format():
+    for names, root in ((["efficientnet_lite0", "protect_uap"], "/models"),
+                        (["a"], "/it's \"here\"\\\t\x01\x7f"),
+                        (["b"], "/m\u00f6dels")):  # UTF-8: printed as is or escaped by version
+        config = model_server_config_pb2.ModelServerConfig()
+        for name in names:
+            config.model_config_list.config.add(name=name, base_path=f"{root}/{name}",
+                                                model_platform="tensorflow")
+        written = serving.models_config(names, root)
+        assert text_format.Parse(written, model_server_config_pb2.ModelServerConfig()) == config
+        if root.isascii():
+            assert written == text_format.MessageToString(config)
 
 
 def test_models_config_lists_every_export(base_dir):

@@ -9,7 +9,7 @@ cartoongan:Hayao_net_G_float.pth,protect_uap
 
 from absl import app, flags
 
-from pp_tf import demo, models
+from pp_tf import bundled, models
 from pp_tf.serving import export_models, servable_methods
 
 _MODELS = flags.DEFINE_list("models", [models.DEFAULT_ATTACKER, "protect_uap"],
@@ -17,7 +17,8 @@ _MODELS = flags.DEFINE_list("models", [models.DEFAULT_ATTACKER, "protect_uap"],
                             "ARCH:WEIGHT_FILE (stylizers add protect_ARCH).")
 _BASE = flags.DEFINE_string("base_dir", None, "Model base folder (mount it as /models).")
 _VERSION = flags.DEFINE_integer("version", 1, "Version folder to write.")
-_PERTURBATION = flags.DEFINE_string("perturbation", demo.DEFAULT_UAP, "UAP .npy of protect_uap.")
+_PERTURBATION = flags.DEFINE_string("perturbation", bundled.shipped_perturbation(),
+                                     "UAP .npy of protect_uap (default: the shipped one).")
 _PLACEMENT = flags.DEFINE_enum("placement", "tile", ["tile", "crop"], "UAP placement.")
 flags.mark_flag_as_required("base_dir")
 
