@@ -82,12 +82,13 @@ def tradeoff_svg(evaluation: Evaluation) -> str:
                    f"stroke='#e4e4e4'/><text x='{LEFT - 8}' y='{sy(y) + 4:.1f}' "
                    f"text-anchor='end' font-size='11'>{y:.0%}</text>")
     band_x = LEFT + plot_w
-    out.append(f"<rect x='{band_x}' y='{TOP}' width='{NO_COST_BAND}' height='{plot_h}' "
-               "fill='#f0f0f0' stroke='#888'/>"
-               f"<text x='{band_x + NO_COST_BAND / 2}' y='{TOP + plot_h + 18}' "
-               "text-anchor='middle' font-size='10'>size changed:</text>"
-               f"<text x='{band_x + NO_COST_BAND / 2}' y='{TOP + plot_h + 30}' "
-               "text-anchor='middle' font-size='10'>no pixel cost</text>")
+    if any(r.values.get(axes.x_key) is None for r in points):
+        out.append(f"<rect x='{band_x + 6}' y='{TOP}' width='{NO_COST_BAND - 6}' "
+                   f"height='{plot_h}' fill='#f0f0f0' stroke='#888'/>"
+                   f"<text x='{band_x + 3 + NO_COST_BAND / 2}' y='{TOP + plot_h + 32}' "
+                   "text-anchor='middle' font-size='10'>size changed:</text>"
+                   f"<text x='{band_x + 3 + NO_COST_BAND / 2}' y='{TOP + plot_h + 44}' "
+                   "text-anchor='middle' font-size='10'>no pixel cost</text>")
     out.append(f"<text x='{LEFT + plot_w / 2}' y='{HEIGHT - 12}' text-anchor='middle' "
                f"font-size='12'>{html.escape(axes.x_label)}</text>"
                f"<text transform='translate(16 {TOP + plot_h / 2}) rotate(-90)' "
@@ -104,7 +105,7 @@ def tradeoff_svg(evaluation: Evaluation) -> str:
     for row in points:
         x = row.values.get(axes.x_key)
         if x is None or not math.isfinite(x):
-            px = band_x + 14 + (no_cost % 3) * 18
+            px = band_x + 18 + (no_cost % 3) * 16
             no_cost += 1
         else:
             px = sx(x)

@@ -17,13 +17,14 @@ h1{margin-bottom:4px}h2{margin-top:32px;border-bottom:1px solid #ddd}
 p.lead{font-size:15px;line-height:1.45;max-width:980px}
 table.summary{border-collapse:collapse;font-size:13px}
 table.summary th{background:#f2f2f2;cursor:pointer;padding:6px 8px;border-bottom:2px solid #bbb;
- text-align:right;white-space:nowrap}
+ text-align:right;vertical-align:bottom;max-width:7.5em}
+table.summary td.text{white-space:nowrap}
 table.summary th.text,table.summary td.text{text-align:left}
 table.summary th:hover{background:#e2e8f0}
 table.summary td{padding:5px 8px;border-bottom:1px solid #eee;text-align:right}
 table.summary tr.original td{color:#555;background:#fcfcfc}
 td.best{font-weight:bold;background:#e6f4ea}
-.tag{font-size:11px;padding:1px 5px;border-radius:8px;margin-left:4px}
+.tag{font-size:11px;padding:1px 5px;border-radius:8px;margin-left:4px;white-space:nowrap}
 .tag.trained{background:#1f4e8c;color:white}.tag.unseen{background:#eee;color:#333;
  border:1px solid #999}
 table.grid{border-collapse:collapse}
@@ -64,8 +65,15 @@ def _e(text) -> str:
 
 def header(evaluation: Evaluation) -> str:
     roles = attacker_roles(evaluation)
-    trained = [f"{name} (by {', '.join(runs)})" for name, runs in roles.items() if runs]
-    unseen = [name for name, runs in roles.items() if not runs]
+    protected = [run for run in evaluation.runs if run != ORIGINAL]
+    described = []
+    for name, runs in roles.items():
+        unseen = [run for run in protected if run not in runs]
+        described.append(
+            f"{_e(name)}: " + (f"trained against by {_e(', '.join(runs))}" if runs else "")
+            + ("; " if runs and unseen else "")
+            + (("unseen by every run" if not runs else f"unseen by {_e(', '.join(unseen))}")
+               if unseen else ""))
     parts = [
         "<p class='lead'>Each row is one protection method (run) judged by one attacker "
         "(an image classifier): <b>top-1 changed</b> is the share of photos whose best guess "
@@ -78,10 +86,9 @@ def header(evaluation: Evaluation) -> str:
                                                for r in evaluation.summary) else "")
         + (", and accuracy how often the attacker names the true label"
            if evaluation.labelled else "") + ".</p>",
-        "<p class='lead'>Trained against (the method was made with this attacker): "
-        + (_e("; ".join(trained)) if trained else "none") + ". Unseen (someone else's model, "
-        "never used to make the protection): " + (_e(", ".join(unseen)) if unseen else "none")
-        + ".</p>"]
+        "<p class='lead'>An attacker is <b>trained against</b> by a run whose protection was "
+        "made with it, and <b>unseen</b> by the others (someone else's model): "
+        + "; ".join(described) + ".</p>"]
     if evaluation.upload_recipe:
         parts.append("<p class='lead'>After upload: every photo, the originals included, is "
                      f"{_e(evaluation.upload_recipe)}, then scored again; compared with the "
@@ -98,7 +105,8 @@ def _number(value) -> str:
 
 def summary_table(evaluation: Evaluation) -> str:
     columns = shown_columns(evaluation.summary)
-    best = {c.key: best_value(evaluation.summary, c) for c in columns}
+    best = {(a.name, c.key): best_value([r for r in evaluation.summary if r.attacker == a.name], c)
+            for a in evaluation.attackers for c in columns}
     out = ["<table class='summary' id='summary'><thead><tr>",
            "<th class='text' onclick='sortTable(this)'>Run</th>",
            "<th class='text' onclick='sortTable(this)'>Attacker</th>"]
@@ -114,8 +122,8 @@ def summary_table(evaluation: Evaluation) -> str:
                    f"<td class='text' data-v='{_e(row.attacker)}'>{_e(row.attacker)}{role}</td>")
         for c in columns:
             value = row.values.get(c.key)
-            is_best = (row.run != ORIGINAL and value is not None and best[c.key] is not None
-                       and value == best[c.key])
+            top = best[row.attacker, c.key]
+            is_best = row.run != ORIGINAL and value is not None and value == top
             out.append(f"<td data-v='{_number(value)}'" + (" class='best'" if is_best else "")
                        + f">{_e(c.text(value))}</td>")
         out.append("</tr>")
@@ -187,7 +195,7 @@ def page(evaluation: Evaluation, files: dict) -> str:
         f"<style>{CSS}</style><script>{SORT_JS}</script></head><body>",
         "<h1>pp_tf evaluation</h1>", header(evaluation),
         "<h2>Summary</h2><p class='name'>One row per run and attacker; the best protected "
-        "value of each column is in bold on green; click a column header to sort.</p>",
+        "value of each column, for each attacker, is in bold on green; click a column header to sort.</p>",
         summary_table(evaluation),
         "<h2>Trade-off</h2>", tradeoff_svg(evaluation),
         "<h2>Photos</h2>", photo_grid(evaluation, files),
