@@ -120,7 +120,8 @@ def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     h_bar = np.where(chroma_zero, h_sum, h_bar)
 
     t = (1.0 - 0.17 * np.cos(np.radians(h_bar - 30.0)) + 0.24 * np.cos(np.radians(2.0 * h_bar))
-         + 0.32 * np.cos(np.radians(3.0 * h_bar + 6.0)) - 0.20 * np.cos(np.radians(4.0 * h_bar - 63.0)))
+         + 0.32 * np.cos(np.radians(3.0 * h_bar + 6.0))
+         - 0.20 * np.cos(np.radians(4.0 * h_bar - 63.0)))
     d_theta = 30.0 * np.exp(-(((h_bar - 275.0) / 25.0) ** 2))
     c_barp7 = c_barp**7
     r_c = 2.0 * np.sqrt(c_barp7 / (c_barp7 + 25.0**7))

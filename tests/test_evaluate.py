@@ -57,8 +57,8 @@ def test_sensitive_categories_restrict_a_places_attacker():
 
     def record(name, probabilities):
         return PhotoRecord(run="original", name=name, path=name, size=(9, 9), thumbnail=pixels,
-                           crop=pixels, probabilities={"places": probabilities / probabilities.sum()},
-                           uploaded={})
+                           crop=pixels, uploaded={},
+                           probabilities={"places": probabilities / probabilities.sum()})
 
     photos = (record("a.jpg", a), record("b.jpg", b))
     row, = summarise(photos, (attacker,), ("original",), {"a.jpg": 7, "b.jpg": 0})
@@ -102,6 +102,12 @@ def test_run_evaluation_end_to_end_by_hand(tmp_path):
     assert run_row["top1_changed"] == pytest.approx(1 / 3)
     assert run_row["gone_from_top5"] == 0.0  # only 3 classes: the original top-1 stays in the top 5
     assert run_row["psnr"] is not None and run_row["ssim"] < 1.0
+    # PSNR by hand: r differs by (190, 190, 0), g by (0, 10, 0); b is identical (inf, left out).
+    psnr_r, psnr_g = (10 * np.log10(255**2 / mse) for mse in (2 * 190**2 / 3, 10**2 / 3))
+    assert run_row["psnr"] == pytest.approx((psnr_r + psnr_g) / 2)
+    # Solid photos keep their dominant colour after the simulated upload: as saved.
+    assert original_row["top1_changed_upload"] == 0.0
+    assert run_row["top1_changed_upload"] == pytest.approx(1 / 3)
 
     paths = result.paths
     for path in paths.values():
@@ -118,5 +124,6 @@ def test_run_evaluation_end_to_end_by_hand(tmp_path):
     summary = list(csv.DictReader(open(paths["summary.csv"])))
     assert [row["run"] for row in summary] == ["original", "recolour"]
     # b.png sorts first
-    assert json.load(open(paths["results.json"]))["photos"][0]["attackers"]["colour"]["top1"] == "blue"
+    first = json.load(open(paths["results.json"]))["photos"][0]
+    assert first["attackers"]["colour"]["top1"] == "blue"
     assert "| recolour |" in open(paths["report.md"]).read()

@@ -195,7 +195,8 @@ def page(evaluation: Evaluation, files: dict) -> str:
         f"<style>{CSS}</style><script>{SORT_JS}</script></head><body>",
         "<h1>pp_tf evaluation</h1>", header(evaluation),
         "<h2>Summary</h2><p class='name'>One row per run and attacker; the best protected "
-        "value of each column, for each attacker, is in bold on green; click a column header to sort.</p>",
+        "value of each column, for each attacker, is in bold on green; click a column header "
+        "to sort.</p>",
         summary_table(evaluation),
         "<h2>Trade-off</h2>", tradeoff_svg(evaluation),
         "<h2>Photos</h2>", photo_grid(evaluation, files),
