@@ -282,3 +282,16 @@ def test_without_upload_the_upload_columns_are_empty(tmp_path):
     evaluation = make_report(tmp_path, after_upload=False)
     assert all(r.values["top1_changed_upload"] is None for r in evaluation.summary)
     assert "Gone from top-5 after upload" not in open(evaluation.paths["report.md"]).read()
+
+
+def test_an_empty_folder_still_gives_a_report(tmp_path):
+    (tmp_path / "originals").mkdir()
+    (tmp_path / "run").mkdir()
+    config = EvaluateConfig(original_dir=str(tmp_path / "originals"),
+                            protected_dirs=(str(tmp_path / "run"),),
+                            output_dir=str(tmp_path / "report"), progress=False)
+    evaluation = run_evaluation(config, [colour_attacker()])
+    assert [(r.run, r.values["photos"]) for r in evaluation.summary] == [("original", 0),
+                                                                         ("run", 0)]
+    assert evaluation.exit_status == 0
+    assert "| run | 0 |" in open(evaluation.paths["report.md"]).read()
