@@ -1,43 +1,92 @@
-"""Evaluating protection runs like MediaEval 2018 Pixel Privacy, and beyond.
+"""Evaluating protection runs like MediaEval 2018 Pixel Privacy, and beyond:
+will it still work after I post it, and against someone else's model?
 
-For the originals and each protected run (photos matched by file name), with
-the attacker's predictions on each photo:
+For the originals and each protected run (photos matched by file stem), each
+photo is decoded once and scored by every attacker, on the photo as saved and,
+by default, after a simulated upload (`simulate_upload`). The columns of the
+summary (one row per run x attacker) are declared in `pp_tf.results.COLUMNS`:
 
 * with ground-truth labels: top-1 / top-5 accuracy over all the attacker's
-  classes, and, for a Places365 attacker, over the 60 MEPP18 sensitive
-  categories (the prediction restricted to those 60);
-* always: how often the attacker's top-1 changed, and how often the original
-  top-1 is still in the top 5;
-* NIMA mean score (mean +- std over photos), when a NIMA SavedModel is given;
-* PSNR and SSIM to the original (photos whose size changed, e.g. crops, have
-  none).
+  classes (as saved and after upload), and, for a Places365 attacker, over the
+  60 MEPP18 sensitive categories;
+* always: how often the attacker's top-1 changed from the original's, and how
+  often the original top-1 is gone from the top 5, as saved and after upload;
+* PSNR, SSIM and mean CIEDE2000 to the original (photos whose size changed,
+  e.g. crops, have none);
+* NIMA mean score, its spread and its change from the original, when a NIMA
+  SavedModel is given.
+
+A run's `protect.json` (written by `protect`) names in `settings["attackers"]`
+the attackers its methods were made against; every other attacker is unseen
+for that run.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import io
+import json
 import os
+from typing import Sequence
 
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
-from pp_tf import image_io, labels as labels_lib, metrics
-from pp_tf.attacker import Attacker
+from pp_tf import batch, image_io, metrics, report, results
+from pp_tf.attacker import Attacker, load_attacker
 from pp_tf.models import DEFAULT_ATTACKER
+from pp_tf.results import ORIGINAL
 
-ORIGINAL = "original"
+UPLOAD_SCALE = 0.75
+UPLOAD_JPEG_QUALITY = 75
+UPLOAD_RECIPE = (f"resized to {UPLOAD_SCALE:g}x (Pillow Lanczos, each side rounded to the nearest "
+                 f"pixel) and saved as JPEG quality {UPLOAD_JPEG_QUALITY} (Pillow/libjpeg, 4:2:0 "
+                 "chroma subsampling, baseline), as a photo-sharing site does")
 
 
 @dataclasses.dataclass(frozen=True)
 class EvaluateConfig:
     original_dir: str
     protected_dirs: tuple[str, ...]
-    attacker: str = DEFAULT_ATTACKER
+    attacker: str = DEFAULT_ATTACKER  # one attacker spec, or several separated by commas
     nima: str | None = None
     labels: str | None = None
     output_dir: str = "report"
     run_names: tuple[str, ...] | None = None
+    after_upload: bool = True
+    progress: bool = True
+
+
+def simulate_upload(photo: np.ndarray) -> np.ndarray:
+    """What a photo-sharing site makes of a photo: `UPLOAD_RECIPE`. Pure and deterministic.
+
+    uint8 `[h, w, 3]` -> uint8 `[round(0.75 h), round(0.75 w), 3]` (at least 1 px a side).
+    """
+    image = Image.fromarray(np.asarray(photo, np.uint8))
+    size = (max(int(round(image.width * UPLOAD_SCALE)), 1),
+            max(int(round(image.height * UPLOAD_SCALE)), 1))
+    image = image.resize(size, Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=UPLOAD_JPEG_QUALITY, subsampling="4:2:0", optimize=False,
+               progressive=False)
+    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+
+
+def thumbnail(photo: np.ndarray, size: int = results.THUMB) -> np.ndarray:
+    """The photo with its longest side at most `size` (Pillow's antialiased thumbnail)."""
+    image = Image.fromarray(photo)
+    image.thumbnail((size, size))
+    return np.asarray(image)
+
+
+def centre_crop(photo: np.ndarray, size: int = results.CROP) -> np.ndarray:
+    """The centred `size` x `size` pixels (the whole side when smaller), unresampled."""
+    height, width = photo.shape[:2]
+    h, w = min(size, height), min(size, width)
+    top, left = (height - h) // 2, (width - w) // 2
+    return photo[top:top + h, left:left + w].copy()
 
 
 def read_labels_csv(path: str) -> dict[str, int]:
@@ -53,19 +102,6 @@ def read_labels_csv(path: str) -> dict[str, int]:
     return result
 
 
-@dataclasses.dataclass
-class PhotoResult:
-    run: str
-    name: str  # the original's file name
-    path: str
-    size: tuple[int, int]
-    probabilities: np.ndarray
-    nima_mean: float | None = None
-    nima_std: float | None = None
-    psnr: float | None = None
-    ssim: float | None = None
-
-
 def load_nima(path: str):
     """A function photo -> (mean score, std) from a NIMA SavedModel of port_weights."""
     loaded = tf.saved_model.load(path)
@@ -78,16 +114,30 @@ def load_nima(path: str):
     return score
 
 
-def _score_photo(run, name, path, photo, attacker, nima, original=None):
-    view = attacker.view(photo[None])
-    probabilities = attacker.predict(view.numpy())[0]
-    result = PhotoResult(run, name, path, photo.shape[:2], probabilities)
-    if nima is not None:
-        result.nima_mean, result.nima_std = nima(photo)
-    if original is not None and original.shape == photo.shape:
-        result.psnr = metrics.psnr(original, photo)
-        result.ssim = metrics.ssim(original, photo) if min(photo.shape[:2]) >= 11 else None
-    return result
+def load_attacker_list(spec: str) -> tuple[Attacker, ...]:
+    """`"a,b,c"` -> three attackers (each spec as `load_attacker` takes it)."""
+    # TODO(merge): becomes `attacker.load_attackers(spec)` once that lands in pp_tf/attacker.py.
+    return tuple(load_attacker(s.strip()) for s in spec.split(",") if s.strip())
+
+
+def trained_against(protected_dir: str) -> tuple[str, ...]:
+    """The attacker names a run was made against, from its `protect.json` (none without one).
+
+    `settings["attackers"]` may be a list of names, a list of such lists (one
+    per method of the chain) or a mapping method -> names.
+    """
+    path = os.path.join(protected_dir, "protect.json")
+    if not os.path.isfile(path):
+        return ()
+    with open(path, encoding="utf-8") as handle:
+        listed = (json.load(handle).get("settings") or {}).get("attackers") or ()
+    if isinstance(listed, dict):
+        listed = list(listed.values())
+    names = []
+    for entry in listed:
+        for name in [entry] if isinstance(entry, str) else (entry or ()):
+            names.append(os.path.basename(os.path.normpath(name)))
+    return tuple(dict.fromkeys(names))
 
 
 def match_protected(original_paths, protected_dir):
@@ -97,93 +147,95 @@ def match_protected(original_paths, protected_dir):
             for p in original_paths if os.path.splitext(os.path.basename(p))[0] in by_stem}
 
 
-def evaluate_runs(config: EvaluateConfig, attacker: Attacker, nima=None, errors=None):
-    """Scores the originals and every run; returns `{run: [PhotoResult]}` in original order."""
-    errors = [] if errors is None else errors
+def score_photo(run, name, path, photo, attackers, nima=None, after_upload=True,
+                original=None) -> results.PhotoRecord:
+    """Every measure of one decoded photo (and what the report shows of it)."""
+    uploaded_photo = simulate_upload(photo) if after_upload else None
+    probabilities, uploaded = {}, {}
+    for attacker in attackers:
+        probabilities[attacker.name] = attacker.predict(attacker.view(photo[None]).numpy())[0]
+        if uploaded_photo is not None:
+            uploaded[attacker.name] = attacker.predict(
+                attacker.view(uploaded_photo[None]).numpy())[0]
+    nima_mean = nima_std = psnr = ssim = ciede = None
+    if nima is not None:
+        nima_mean, nima_std = nima(photo)
+    if original is not None and original.shape == photo.shape:
+        psnr = metrics.psnr(original, photo)
+        ssim = metrics.ssim(original, photo) if min(photo.shape[:2]) >= 11 else None
+        ciede = metrics.mean_ciede2000(original, photo)
+    return results.PhotoRecord(
+        run=run, name=name, path=path, size=tuple(int(s) for s in photo.shape[:2]),
+        thumbnail=thumbnail(photo), crop=centre_crop(photo), probabilities=probabilities,
+        uploaded=uploaded, nima_mean=nima_mean, nima_std=nima_std, psnr=psnr, ssim=ssim,
+        ciede2000=ciede)
+
+
+def run_names(config: EvaluateConfig) -> tuple[str, ...]:
     names = config.run_names or tuple(os.path.basename(os.path.normpath(d))
                                       for d in config.protected_dirs)
+    if len(names) != len(config.protected_dirs):
+        raise ValueError(f"{len(names)} run names for {len(config.protected_dirs)} folders")
     if len(set(names)) != len(names) or ORIGINAL in names:
         raise ValueError(f"run names must be distinct and not {ORIGINAL!r}: {names}")
-    originals = {}
-    results = {ORIGINAL: []}
-    for path in image_io.list_images(config.original_dir):
+    return names
+
+
+def evaluate(config: EvaluateConfig, attackers: Sequence[Attacker], nima=None,
+             ground_truth: dict | None = None, log: batch.BatchLog | None = None
+             ) -> results.Evaluation:
+    """Scores the originals and every run with every attacker; writes nothing."""
+    attackers = tuple(attackers)
+    if not attackers or len({a.name for a in attackers}) != len(attackers):
+        raise ValueError(f"need one or more attackers with distinct names: "
+                         f"{[a.name for a in attackers]}")
+    names = run_names(config)
+    log = log or batch.BatchLog()
+    original_paths = image_io.list_images(config.original_dir)
+    matched = {run: match_protected(original_paths, folder)
+               for run, folder in zip(names, config.protected_dirs)}
+    by_run = {run: [] for run in (ORIGINAL,) + names}
+    for path in log.progress(original_paths, "evaluate", config.progress, len(original_paths)):
+        name = os.path.basename(path)
         try:
             photo = image_io.read_image(path)
-        except image_io.ImageError as error:
-            errors.append({"file": path, "reason": error.reason})
+            by_run[ORIGINAL].append(score_photo(ORIGINAL, name, path, photo, attackers, nima,
+                                                config.after_upload))
+        except Exception as error:  # noqa: BLE001 - one bad photo must not stop the batch
+            log.fail(path, batch.describe_error(error))
             continue
-        name = os.path.basename(path)
-        originals[name] = photo
-        results[ORIGINAL].append(_score_photo(ORIGINAL, name, path, photo, attacker, nima))
-    original_paths = [os.path.join(config.original_dir, name) for name in originals]
-    for run, folder in zip(names, config.protected_dirs):
-        results[run] = []
-        matched = match_protected(original_paths, folder)
-        for name in originals:
-            if name not in matched:
-                errors.append({"file": os.path.join(folder, name), "reason": "no protected version"})
+        for run, folder in zip(names, config.protected_dirs):
+            if name not in matched[run]:
+                log.fail(os.path.join(folder, name), "no protected version")
                 continue
             try:
-                photo = image_io.read_image(matched[name])
-            except image_io.ImageError as error:
-                errors.append({"file": matched[name], "reason": error.reason})
-                continue
-            results[run].append(_score_photo(run, name, matched[name], photo, attacker, nima,
-                                             originals[name]))
-    return results
+                protected = image_io.read_image(matched[run][name])
+                by_run[run].append(score_photo(run, name, matched[run][name], protected,
+                                               attackers, nima, config.after_upload, photo))
+            except Exception as error:  # noqa: BLE001
+                log.fail(matched[run][name], batch.describe_error(error))
+    photos = tuple(p for run in by_run for p in by_run[run])
+    infos = tuple(results.AttackerInfo(name=a.name, class_names=tuple(a.class_names),
+                                       label_space=a.view.label_space) for a in attackers)
+    made_against = {run: trained_against(folder)
+                    for run, folder in zip(names, config.protected_dirs)}
+    runs = (ORIGINAL,) + names
+    return results.Evaluation(
+        attackers=infos, runs=runs, photos=photos,
+        summary=results.summarise(photos, infos, runs, ground_truth, made_against),
+        trained_against=made_against, errors=tuple(log.errors),
+        upload_recipe=UPLOAD_RECIPE if config.after_upload else None,
+        labelled=ground_truth is not None)
 
 
-def _mean(values):
-    values = [v for v in values if v is not None and np.isfinite(v)]
-    return float(np.mean(values)) if values else None
-
-
-def summarise(results: dict, attacker: Attacker, ground_truth: dict | None = None) -> list[dict]:
-    """One row per run (the originals first) with every metric that applies."""
-    originals = {r.name: r for r in results[ORIGINAL]}
-    sensitive = labels_lib.mepp18_sensitive_indices() if attacker.view.label_space == "places365" else None
-    rows = []
-    for run, photos in results.items():
-        row = {"run": run, "photos": len(photos)}
-        probs = np.stack([r.probabilities for r in photos]) if photos else np.zeros((0, 1))
-        if ground_truth is not None:
-            labelled = [i for i, r in enumerate(photos) if r.name in ground_truth]
-            y = np.array([ground_truth[photos[i].name] for i in labelled], np.int64)
-            p = probs[labelled] if labelled else np.zeros((0, probs.shape[-1]))
-            row["labelled"] = len(labelled)
-            row["top1_all"] = metrics.top_k_accuracy(p, y, 1)
-            row["top5_all"] = metrics.top_k_accuracy(p, y, 5)
-            if sensitive is not None and len(p):
-                in_task = np.isin(y, sensitive)
-                p_task = metrics.restrict(p[in_task], sensitive)
-                row["top1_sensitive"] = metrics.top_k_accuracy(p_task, y[in_task], 1)
-                row["top5_sensitive"] = metrics.top_k_accuracy(p_task, y[in_task], 5)
-        if run != ORIGINAL and photos:
-            before = np.stack([originals[r.name].probabilities for r in photos])
-            row["top1_changed"] = metrics.top1_change_rate(before, probs)
-            row["original_top1_in_top5"] = metrics.original_top1_in_top_k(before, probs, 5)
-        scores = [r.nima_mean for r in photos if r.nima_mean is not None]
-        if scores:
-            row["nima_mean"] = float(np.mean(scores))
-            row["nima_std"] = float(np.std(scores))
-        if run != ORIGINAL:
-            row["psnr"] = _mean([r.psnr for r in photos])
-            row["ssim"] = _mean([r.ssim for r in photos])
-        rows.append(row)
-    return rows
-
-
-def run_evaluation(config: EvaluateConfig, attacker: Attacker | None = None) -> dict:
-    """Scores every run and writes the report; returns the summary, paths and errors."""
-    from pp_tf import report
-    from pp_tf.attacker import load_attacker
-
-    attacker = attacker or load_attacker(config.attacker)
-    nima = load_nima(config.nima) if config.nima else None
+def run_evaluation(config: EvaluateConfig, attackers: Sequence[Attacker] | None = None,
+                   nima=None) -> results.Evaluation:
+    """Scores every run and writes the report (`report.write_report`); returns the
+    evaluation with `paths` filled. `attackers` and `nima` default to those of `config`."""
+    attackers = attackers or load_attacker_list(config.attacker)
+    if nima is None and config.nima:
+        nima = load_nima(config.nima)
     ground_truth = read_labels_csv(config.labels) if config.labels else None
-    errors = []
-    results = evaluate_runs(config, attacker, nima, errors)
-    rows = summarise(results, attacker, ground_truth)
-    paths = report.write_report(config.output_dir, rows, results, attacker.class_names,
-                                attacker.name, errors)
-    return {"summary": rows, "paths": paths, "errors": errors, "results": results}
+    evaluation = evaluate(config, attackers, nima, ground_truth)
+    paths = report.write_report(config.output_dir, evaluation)
+    return dataclasses.replace(evaluation, paths=paths)

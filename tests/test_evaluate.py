@@ -11,7 +11,8 @@ from PIL import Image
 
 from pp_tf import labels, metrics
 from pp_tf.attacker import Attacker
-from pp_tf.evaluate import EvaluateConfig, PhotoResult, read_labels_csv, run_evaluation, summarise
+from pp_tf.evaluate import EvaluateConfig, read_labels_csv, run_evaluation
+from pp_tf.results import AttackerInfo, PhotoRecord, summarise
 
 PROBS = np.array([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3], [0.2, 0.3, 0.5], [0.4, 0.35, 0.25]])
 
@@ -50,10 +51,18 @@ def test_sensitive_categories_restrict_a_places_attacker():
     a, b = np.full(365, 1e-4), np.full(365, 1e-4)
     a[3], a[7] = 0.6, 0.3
     b[0] = 0.9
-    attacker = Attacker("places", None, labels.places365_class_names())
-    results = {"original": [PhotoResult("original", "a.jpg", "a.jpg", (9, 9), a / a.sum()),
-                            PhotoResult("original", "b.jpg", "b.jpg", (9, 9), b / b.sum())]}
-    row, = summarise(results, attacker, {"a.jpg": 7, "b.jpg": 0})
+    attacker = AttackerInfo(name="places", class_names=labels.places365_class_names(),
+                            label_space="places365")
+    pixels = np.zeros((9, 9, 3), np.uint8)
+
+    def record(name, probabilities):
+        return PhotoRecord(run="original", name=name, path=name, size=(9, 9), thumbnail=pixels,
+                           crop=pixels, uploaded={},
+                           probabilities={"places": probabilities / probabilities.sum()})
+
+    photos = (record("a.jpg", a), record("b.jpg", b))
+    row, = summarise(photos, (attacker,), ("original",), {"a.jpg": 7, "b.jpg": 0})
+    row = row.values
     assert row["top1_all"] == 0.5 and row["top1_sensitive"] == 1.0 and row["top5_all"] == 1.0
 
 
@@ -86,15 +95,21 @@ def test_run_evaluation_end_to_end_by_hand(tmp_path):
     (tmp_path / "labels.csv").write_text("file,label\nr.png,0\ng.png,1\nb.png,2\n")
     config = EvaluateConfig(str(originals), (str(run),), labels=str(tmp_path / "labels.csv"),
                             output_dir=str(tmp_path / "report"))
-    result = run_evaluation(config, _colour_attacker())
-    original_row, run_row = result["summary"]
+    result = run_evaluation(config, [_colour_attacker()])
+    original_row, run_row = (row.values for row in result.summary)
     assert original_row["top1_all"] == 1.0
     assert run_row["top1_all"] == pytest.approx(2 / 3)
     assert run_row["top1_changed"] == pytest.approx(1 / 3)
-    assert run_row["original_top1_in_top5"] == 1.0  # only 3 classes
+    assert run_row["gone_from_top5"] == 0.0  # only 3 classes: the original top-1 stays in the top 5
     assert run_row["psnr"] is not None and run_row["ssim"] < 1.0
+    # PSNR by hand: r differs by (190, 190, 0), g by (0, 10, 0); b is identical (inf, left out).
+    psnr_r, psnr_g = (10 * np.log10(255**2 / mse) for mse in (2 * 190**2 / 3, 10**2 / 3))
+    assert run_row["psnr"] == pytest.approx((psnr_r + psnr_g) / 2)
+    # Solid photos keep their dominant colour after the simulated upload: as saved.
+    assert original_row["top1_changed_upload"] == 0.0
+    assert run_row["top1_changed_upload"] == pytest.approx(1 / 3)
 
-    paths = result["paths"]
+    paths = result.paths
     for path in paths.values():
         assert os.path.getsize(path) > 0, path
     assert json.load(open(paths["errors.json"])) == []
@@ -108,5 +123,7 @@ def test_run_evaluation_end_to_end_by_hand(tmp_path):
     assert np.asarray(sheet).std() > 10  # thumbnails and text, not a blank page
     summary = list(csv.DictReader(open(paths["summary.csv"])))
     assert [row["run"] for row in summary] == ["original", "recolour"]
-    assert json.load(open(paths["results.json"]))["photos"][0]["top1"] == "blue"  # b.png sorts first
+    # b.png sorts first
+    first = json.load(open(paths["results.json"]))["photos"][0]
+    assert first["attackers"]["colour"]["top1"] == "blue"
     assert "| recolour |" in open(paths["report.md"]).read()

@@ -1,7 +1,9 @@
-r"""Evaluates protection runs: attacker accuracy / top-1 changes, NIMA, PSNR/SSIM, and a visual report.
+r"""Evaluates protection runs against one or more attackers, on the photos as saved and after
+a simulated upload: top-1 changes, gone-from-top-5, accuracy (with labels), PSNR/SSIM/CIEDE2000,
+NIMA, and a report (report.html, contact_sheet.png, report.md, CSV, JSON).
 
   python -m pp_tf.scripts.evaluate --original_dir=photos --protected_dir=out/uap,out/center_crop \
-      --output_dir=report
+      --attacker=efficientnet_lite0,saved_models/places365_resnet50 --output_dir=report
   python -m pp_tf.scripts.evaluate --original_dir=MEPP18test --protected_dir=runs/a,runs/b \
       --attacker=saved_models/places365_resnet50 --nima=saved_models/nima --labels=MEPP18test.csv
 """
@@ -16,26 +18,30 @@ from pp_tf.evaluate import EvaluateConfig, run_evaluation
 _ORIGINAL = flags.DEFINE_string("original_dir", None, "Folder of the original photos.")
 _PROTECTED = flags.DEFINE_list("protected_dir", [], "One or more folders of protected photos.")
 _NAMES = flags.DEFINE_list("run_names", None, "Names of the runs (default: folder names).")
-_ATTACKER = flags.DEFINE_string("attacker", models.DEFAULT_ATTACKER,
-                                "A port_weights SavedModel folder, or an architecture name.")
+_ATTACKER = flags.DEFINE_string(
+    "attacker", models.DEFAULT_ATTACKER,
+    "Attackers, separated by commas: port_weights SavedModel folders or architecture names.")
 _NIMA = flags.DEFINE_string("nima", None, "NIMA SavedModel (port_weights --arch=nima_mobilenet).")
 _LABELS = flags.DEFINE_string("labels", None, "CSV of filename,label (Places365 index).")
 _OUTPUT = flags.DEFINE_string("output_dir", None, "Where the report goes.")
+_AFTER_UPLOAD = flags.DEFINE_boolean(
+    "after_upload", True, "Also score each photo after a simulated upload (0.75x Lanczos "
+    "resize, JPEG quality 75); --noafter_upload turns it off.")
+_PROGRESS = flags.DEFINE_boolean("progress", True, "Show a progress bar on stderr.")
 flags.mark_flags_as_required(["original_dir", "output_dir"])
 
 
 def main(argv):
     del argv
-    config = EvaluateConfig(_ORIGINAL.value, tuple(_PROTECTED.value), _ATTACKER.value, _NIMA.value,
-                            _LABELS.value, _OUTPUT.value,
-                            tuple(_NAMES.value) if _NAMES.value else None)
-    result = run_evaluation(config)
-    print(open(result["paths"]["report.md"], encoding="utf-8").read())
-    print(f"report: {result['paths']['report.html']}")
-    for error in result["errors"]:
-        print(f"error: {error['file']}: {error['reason']}", file=sys.stderr)
-    if result["errors"]:
-        sys.exit(1)
+    config = EvaluateConfig(
+        original_dir=_ORIGINAL.value, protected_dirs=tuple(_PROTECTED.value),
+        attacker=_ATTACKER.value, nima=_NIMA.value, labels=_LABELS.value,
+        output_dir=_OUTPUT.value, run_names=tuple(_NAMES.value) if _NAMES.value else None,
+        after_upload=_AFTER_UPLOAD.value, progress=_PROGRESS.value)
+    evaluation = run_evaluation(config)  # errors were printed on stderr as they happened
+    print(open(evaluation.paths["report.md"], encoding="utf-8").read())
+    print(f"report: {evaluation.paths['report.html']}")
+    sys.exit(evaluation.exit_status)
 
 
 def run():
