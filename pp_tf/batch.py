@@ -16,7 +16,7 @@ Batch policy (BUILD_NOTES, "Batch policy"):
   folder;
 * at the end the run writes `errors.json` (a list of `{"file", "reason"}`) and
   a manifest `<tool>.json` (`MANIFEST_KEYS`), and the caller exits with
-  `exit_status()`: 0 when nothing failed, 1 otherwise.
+  `exit_status`: 0 when nothing failed, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ class BatchLog:
     def ok(self) -> bool:
         return not self.errors
 
+    @property
     def exit_status(self) -> int:
         return 0 if self.ok else 1
 
@@ -140,7 +141,7 @@ class FolderRun:
         run = FolderRun("protect", input_dir, output_dir, overwrite=False)
         run.run_each(lambda task, photo: protect(photo))
         run.finish(settings)
-        sys.exit(run.log.exit_status())
+        sys.exit(run.log.exit_status)
 
     Tools that batch photos (stylize groups photos of one size) iterate
     `run.pending()` and call `run.read` / `run.save` themselves.

@@ -55,13 +55,13 @@ def run_demo(output_dir: str, photos: str = EXAMPLES, perturbation: str = DEFAUL
     result = run_evaluation(EvaluateConfig(photos, tuple(folders), attacker,
                                            output_dir=os.path.join(output_dir, "report"),
                                            run_names=tuple(name for name, _, _ in runs)))
-    errors += len(result["errors"])
-    print(open(result["paths"]["report.md"], encoding="utf-8").read())
+    errors += len(result.errors)
+    print(open(result.paths["report.md"], encoding="utf-8").read())
     if os.path.abspath(perturbation) == DEFAULT_UAP:
         print("The UAP was trained on 17 other photos (experiments/embedded_uap): every photo "
               "here is held out.")
-    print(f"\nreport: {result['paths']['report.html']}")
-    print(f"contact sheet: {result['paths']['contact_sheet.png']}")
+    print(f"\nreport: {result.paths['report.html']}")
+    print(f"contact sheet: {result.paths['contact_sheet.png']}")
     print("\nNot run here, for want of weights (each command fetches and ports them):")
     waiting = [(f"{p.name} ({p.summary})", p.weights_command)
                for p in protections.all_protections() if p.weights_command and not p.ready()]

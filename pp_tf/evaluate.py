@@ -35,7 +35,7 @@ import tensorflow as tf
 from PIL import Image
 
 from pp_tf import batch, image_io, metrics, report, results
-from pp_tf.attacker import Attacker, load_attacker
+from pp_tf.attacker import Attacker, load_attackers
 from pp_tf.models import DEFAULT_ATTACKER
 from pp_tf.results import ORIGINAL
 
@@ -114,30 +114,18 @@ def load_nima(path: str):
     return score
 
 
-def load_attacker_list(spec: str) -> tuple[Attacker, ...]:
-    """`"a,b,c"` -> three attackers (each spec as `load_attacker` takes it)."""
-    # TODO(merge): becomes `attacker.load_attackers(spec)` once that lands in pp_tf/attacker.py.
-    return tuple(load_attacker(s.strip()) for s in spec.split(",") if s.strip())
-
-
 def trained_against(protected_dir: str) -> tuple[str, ...]:
     """The attacker names a run was made against, from its `protect.json` (none without one).
 
-    `settings["attackers"]` may be a list of names, a list of such lists (one
-    per method of the chain) or a mapping method -> names.
+    `protect` writes them as `settings["attackers"]`, a list of attacker specs (an
+    architecture name or a SavedModel folder, named here by its folder's name).
     """
     path = os.path.join(protected_dir, "protect.json")
     if not os.path.isfile(path):
         return ()
     with open(path, encoding="utf-8") as handle:
         listed = (json.load(handle).get("settings") or {}).get("attackers") or ()
-    if isinstance(listed, dict):
-        listed = list(listed.values())
-    names = []
-    for entry in listed:
-        for name in [entry] if isinstance(entry, str) else (entry or ()):
-            names.append(os.path.basename(os.path.normpath(name)))
-    return tuple(dict.fromkeys(names))
+    return tuple(dict.fromkeys(os.path.basename(os.path.normpath(name)) for name in listed))
 
 
 def match_protected(original_paths, protected_dir):
@@ -232,7 +220,7 @@ def run_evaluation(config: EvaluateConfig, attackers: Sequence[Attacker] | None 
                    nima=None) -> results.Evaluation:
     """Scores every run and writes the report (`report.write_report`); returns the
     evaluation with `paths` filled. `attackers` and `nima` default to those of `config`."""
-    attackers = attackers or load_attacker_list(config.attacker)
+    attackers = attackers or load_attackers(config.attacker)
     if nima is None and config.nima:
         nima = load_nima(config.nima)
     ground_truth = read_labels_csv(config.labels) if config.labels else None

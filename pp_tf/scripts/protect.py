@@ -48,7 +48,7 @@ def main(argv):
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     print(f"wrote {len(log.written)} photos to {_OUTPUT.value}; {len(log.errors)} errors")
-    sys.exit(log.exit_status())
+    sys.exit(log.exit_status)
 
 
 def run():

@@ -53,7 +53,7 @@ def main(argv):
     log = stylize_folder(generate, _INPUT_DIR.value, _OUTPUT_DIR.value, config,
                          overwrite=_OVERWRITE.value, progress=_PROGRESS.value)
     print(f"wrote {len(log.written)} photos to {_OUTPUT_DIR.value}; {len(log.errors)} failed")
-    return log.exit_status()
+    return log.exit_status
 
 
 def run():
