@@ -6,20 +6,27 @@ line: the loss history and the variables whose replica values differ.
 """
 
 import json
+import os
 import sys
 
 from pp_tf.gan import distribute
 
 distribute.configure_cpu_replicas(2)
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from replica_values import replica_values_equal  # noqa: E402
+
 from pp_tf.gan import loop  # noqa: E402
+from pp_tf.gan.cyclegan_trainer import CycleGANSettings  # noqa: E402
 
 
 def main(data_dir: str, output_dir: str, steps: int) -> None:
     config = loop.TrainConfig(
-        model="cyclegan", output_dir=output_dir, domain_a=f"{data_dir}/A",
-        domain_b=f"{data_dir}/B", steps=steps, batch_size=4, image_size=32, ngf=8, n_blocks=1,
-        ndf=8, seed=1, checkpoint_every=10_000, summary_every=10_000)
+        model=CycleGANSettings(ngf=8, n_blocks=1, ndf=8),
+        data=loop.DataConfig(domain_a=f"{data_dir}/A", domain_b=f"{data_dir}/B", image_size=32),
+        run=loop.RunConfig(output_dir=output_dir, steps=steps, batch_size=4, seed=1,
+                           checkpoint_every=10_000, summary_every=10_000))
     result = loop.train_gan(config, strategy=distribute.make_strategy())
     trainer, strategy = result.trainer, result.strategy
     variables = [v for model in trainer.models().values() for v in model.variables]
@@ -29,7 +36,7 @@ def main(data_dir: str, output_dir: str, steps: int) -> None:
         "replicas": strategy.num_replicas_in_sync,
         "g_total": [entry["g_total"] for entry in result.history],
         "checked": len(variables),
-        "differing": loop.replica_values_equal(strategy, variables),
+        "differing": replica_values_equal(strategy, variables),
         "pools_per_replica": len(pool) // 2,
         "pool_counts": [int(v.numpy()) for v in pool[len(pool) // 2:]],
     }))
