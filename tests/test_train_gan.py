@@ -94,6 +94,31 @@ def _free_ports(n):
     return ports
 
 
+def test_flags_defaults_are_the_settings_dataclasses_defaults():
+    import dataclasses
+
+    from pp_tf.gan import config
+
+    # Another process: the script's flags live in absl's global registry.
+    listing = subprocess.run(
+        [sys.executable, "-c", "import json; from absl import flags; "
+         "from pp_tf.scripts import train_gan; "
+         "print(json.dumps({name: flags.FLAGS[name].default for name in flags.FLAGS}))"],
+        capture_output=True, text=True, timeout=120, env=_environment())
+    assert listing.returncode == 0, listing.stderr[-2000:]
+    defaults = json.loads(listing.stdout.strip().splitlines()[-1])
+    checked = 0
+    for cls in (*config.SETTINGS.values(), config.DataConfig, config.RunConfig):
+        for field in dataclasses.fields(cls):
+            if field.name == "output_dir":  # required, no default
+                continue
+            expected = list(field.default) if isinstance(field.default, tuple) else field.default
+            assert defaults[field.name] == expected, (cls.__name__, field.name)
+            checked += 1
+    assert checked >= 30
+    assert config.CycleGANSettings().lr == config.CartoonGANSettings().lr == 2e-4
+
+
 def test_edge_smoothing_blurs_only_near_edges():
     from pp_tf.gan.edges import edge_smooth
 
@@ -144,6 +169,7 @@ def test_tfds_domains_resume_mid_stream_exactly():
 def test_cartoongan_init_then_adversarial_steps_are_finite(domains, tmp_path):
     from pp_tf.gan import loop
     from pp_tf.gan.cartoongan_trainer import CartoonGANSettings
+    from pp_tf.gan.trainer import Trainer
 
     config = loop.TrainConfig(
         model=CartoonGANSettings(init_steps=2, vgg19_weights="random"),
@@ -154,6 +180,7 @@ def test_cartoongan_init_then_adversarial_steps_are_finite(domains, tmp_path):
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
     result = loop.train_gan(config, strategy=strategy)
     assert [entry["phase"] for entry in result.history] == ["init"] * 2 + ["adversarial"]
+    assert isinstance(result.trainer, Trainer) and result.trainer.name == "cartoongan"
     for entry in result.history:
         losses = [value for key, value in entry.items() if key not in ("step", "phase")]
         assert losses and np.all(np.isfinite(losses)), entry
@@ -207,46 +234,6 @@ def test_kill_after_first_checkpoint_then_resume_equals_uninterrupted(domains, t
             np.testing.assert_array_equal(actual[key], expected[key], err_msg=f"{name} {key}")
 
 
-def test_multi_worker_mirrored_two_processes_complete_a_step(domains, tmp_path):
-    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
-    processes = []
-    for index in range(2):
-        tf_config = json.dumps({"cluster": {"worker": workers},
-                                "task": {"type": "worker", "index": index}})
-        processes.append(subprocess.Popen(
-            ["nice", "-n", "10", *_train_gan(domains, tmp_path / "mw", "--steps=1",
-                                             "--pool_size=2")],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=_environment(TF_CONFIG=tf_config)))
-    outputs = []
-    try:
-        for process in processes:
-            outputs.append(process.communicate(timeout=300))
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-    for process, (_, stderr) in zip(processes, outputs):
-        assert process.returncode == 0, stderr[-3000:]
-    assert "MultiWorkerMirroredStrategy" in outputs[0][1] or "multi_worker" in outputs[0][1]
-    report = json.load(open(tmp_path / "mw" / "train_gan.json"))
-    assert report["final_step"] == 1 and report["replicas"] == 2
-    assert (tmp_path / "mw" / "g_ab.weights.h5").exists()
-
-
-def test_cyclegan_mirrored_two_cpu_replicas_learns_and_stays_in_sync(mirrored_run):
-    stdout, stderr = mirrored_run.communicate(timeout=300)
-    assert mirrored_run.returncode == 0, stderr[-3000:]
-    report = json.loads(stdout.strip().splitlines()[-1])
-    assert report["replicas"] == 2 and report["checked"] > 50
-    assert report["differing"] == []
-    assert report["pools_per_replica"] == 2 and report["pool_counts"] == [32, 32]
-    losses = report["g_total"]
-    assert all(np.isfinite(losses))
-    first, last = np.mean(losses[:4]), np.mean(losses[-4:])
-    assert last < first - 0.5, losses
-
-
 def _tiny_config(domains, output_dir, **run):
     from pp_tf.gan import loop
     from pp_tf.gan.cyclegan_trainer import CycleGANSettings
@@ -276,10 +263,11 @@ def test_failed_write_corrupted_checkpoint_and_changed_settings(domains, tmp_pat
 
     from pp_tf import run_settings, verified_checkpoints
     from pp_tf.gan import loop
+    from pp_tf.gan.trainer import Trainer
 
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
     straight = loop.train_gan(_tiny_config(domains, tmp_path / "a"), strategy=strategy)
-    assert straight.step == 6
+    assert straight.step == 6 and isinstance(straight.trainer, Trainer)
 
     output = tmp_path / "b"
     real_write = tf.train.Checkpoint.write
@@ -369,6 +357,7 @@ def _finish(processes, timeout=300):
                 process.kill()
     for process, (_, stderr) in zip(processes, outputs):
         assert process.returncode == 0, stderr[-3000:]
+    return outputs
 
 
 def test_multi_worker_kill_and_resume_restores_each_workers_own_pools(domains, tmp_path):
@@ -392,8 +381,9 @@ def test_multi_worker_kill_and_resume_restores_each_workers_own_pools(domains, t
     assert all(steps) and max(max(s) for s in steps) < 10, steps
     assert not (killed_dir / "g_ab.weights.h5").exists()
 
-    _finish(killed := _start_workers(domains, killed_dir, *flags, "--resume"))
-    _finish(straight)
+    _finish(_start_workers(domains, killed_dir, *flags, "--resume"))
+    outputs = _finish(straight)
+    assert "MultiWorkerMirroredStrategy" in outputs[0][1] or "multi_worker" in outputs[0][1]
     report = json.load(open(killed_dir / "train_gan.json"))
     assert report["replicas"] == 2 and report["final_step"] == 10
     assert 2 <= report["start_step"] <= min(max(s) for s in steps)
@@ -415,3 +405,20 @@ def test_multi_worker_kill_and_resume_restores_each_workers_own_pools(domains, t
         actual = _weights(killed_dir / f"{name}.weights.h5")
         for key in expected:
             np.testing.assert_array_equal(actual[key], expected[key], err_msg=f"{name} {key}")
+
+
+def test_cyclegan_mirrored_two_cpu_replicas_learns_and_stays_in_sync(mirrored_run):
+    stdout, stderr = mirrored_run.communicate(timeout=300)
+    assert mirrored_run.returncode == 0, stderr[-3000:]
+    report = json.loads(stdout.strip().splitlines()[-1])
+    assert report["replicas"] == 2 and report["checked"] > 50
+    assert report["differing"] == []
+    assert report["pools_per_replica"] == 2 and report["pool_counts"] == [32, 32]
+    # Stopped at step 8 and resumed: each replica's pools (their own, and different from
+    # each other's) and the generators end as in the uninterrupted run.
+    assert report["resumed_from"] == 8 and report["replica_pools_differ"]
+    assert report["resumed_pools_equal"] == [True] * 8 and report["resumed_generators_equal"]
+    losses = report["g_total"]
+    assert all(np.isfinite(losses))
+    first, last = np.mean(losses[:4]), np.mean(losses[-4:])
+    assert last < first - 0.5, losses

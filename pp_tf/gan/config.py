@@ -3,7 +3,7 @@
 The trainers' settings (`CycleGANSettings`, `CartoonGANSettings`, both extending
 `schedules.AdamSettings`) and `DataConfig` / `RunConfig` here are the only place
 a default is written; `TrainConfig` nests them, and `pp_tf.scripts.train_gan`
-takes its flags' defaults from their fields (`default`). Every field's name is
+takes its flags' defaults from their fields (`run_settings.field_default`). Every field's name is
 its flag's name, so a checkpoint's settings read as flags (`settings_record`).
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from pp_tf.run_settings import field_default as default  # noqa: F401 - the flags' defaults
 from pp_tf.gan.cartoongan_trainer import CartoonGANSettings
 from pp_tf.gan.cyclegan_trainer import CycleGANSettings
 

@@ -19,6 +19,7 @@ import sys
 
 from absl import app, flags
 
+from pp_tf import run_settings
 from pp_tf.gan import config as gan_config
 from pp_tf.gan.cartoongan_trainer import CartoonGANSettings
 from pp_tf.gan.cyclegan_trainer import CycleGANSettings
@@ -27,7 +28,7 @@ from pp_tf.gan.schedules import AdamSettings
 # Every default comes from the settings dataclasses (pp_tf.gan.config, the trainers).
 D, R, CY, CA, AD = (gan_config.DataConfig, gan_config.RunConfig, CycleGANSettings,
                     CartoonGANSettings, AdamSettings)
-default = gan_config.default
+default = run_settings.field_default
 
 flags.DEFINE_enum("model", "cyclegan", list(gan_config.MODELS), "What to train.")
 flags.DEFINE_string("output_dir", None, "Checkpoints, train_gan.json and the final *.weights.h5.")
@@ -89,7 +90,7 @@ FLAGS = flags.FLAGS
 
 def _by_field(cls, **overrides):
     """An instance of dataclass `cls` whose every field is the flag of the same name."""
-    values = {f.name: FLAGS[f.name].value for f in dataclasses.fields(cls) if f.name in FLAGS}
+    values = {f.name: FLAGS[f.name].value for f in dataclasses.fields(cls)}
     values.update(overrides)
     return cls(**values)
 
