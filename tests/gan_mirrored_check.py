@@ -3,12 +3,14 @@
 Logical devices must be configured before the TF runtime starts, so this runs
 as `python gan_mirrored_check.py DATA_DIR OUTPUT_DIR STEPS` and prints one JSON
 line: the loss history and the variables whose replica values differ; and, for
-a second run stopped at STEPS / 2 and resumed, whether every replica's image
+a copy of the run's folder as a kill while writing the last checkpoint leaves it,
+resumed from the checkpoint at STEPS / 2, whether every replica's image
 pools and the generators ended as in the uninterrupted run.
 """
 
 import json
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -25,12 +27,12 @@ from pp_tf.gan import loop  # noqa: E402
 from pp_tf.gan.cyclegan_trainer import CycleGANSettings  # noqa: E402
 
 
-def _config(data_dir, output_dir, steps, resume=False):
+def _config(data_dir, output_dir, steps, resume=False, checkpoint_every=10_000):
     return loop.TrainConfig(
         model=CycleGANSettings(ngf=8, n_blocks=1, ndf=8),
         data=loop.DataConfig(domain_a=f"{data_dir}/A", domain_b=f"{data_dir}/B", image_size=32),
         run=loop.RunConfig(output_dir=output_dir, steps=steps, batch_size=4, seed=1,
-                           deterministic=True, resume=resume, checkpoint_every=10_000,
+                           deterministic=True, resume=resume, checkpoint_every=checkpoint_every,
                            summary_every=10_000))
 
 
@@ -40,15 +42,17 @@ def _pools(trainer):
 
 
 def main(data_dir: str, output_dir: str, steps: int) -> None:
-    result = loop.train_gan(_config(data_dir, output_dir, steps),
+    result = loop.train_gan(_config(data_dir, output_dir, steps, checkpoint_every=steps // 2),
                             strategy=distribute.make_strategy())
     trainer, strategy = result.trainer, result.strategy
     variables = [v for model in trainer.models().values() for v in model.variables]
     variables += list(trainer.opt_g.variables) + list(trainer.opt_d.variables)
     pool = trainer.pool_a.component_variables()
 
+    # What a kill while writing the last checkpoint leaves: its files, but no manifest.
     interrupted = output_dir + "_interrupted"
-    loop.train_gan(_config(data_dir, interrupted, steps // 2), strategy=strategy)
+    shutil.copytree(output_dir, interrupted)
+    os.unlink(os.path.join(interrupted, "checkpoints", f"ckpt-{steps}.manifest.json"))
     resumed = loop.train_gan(_config(data_dir, interrupted, steps, resume=True),
                              strategy=strategy)
     expected, actual = _pools(trainer), _pools(resumed.trainer)

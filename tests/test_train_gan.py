@@ -258,6 +258,8 @@ def _local_pools(output_dir, step, worker=None):
 
 
 def test_failed_write_corrupted_checkpoint_and_changed_settings(domains, tmp_path, monkeypatch):
+    """Mirrored (one replica, in this process); the equality of a resumed run with an
+    uninterrupted one is the SIGKILL tests' job."""
     import dataclasses
     import errno
 
@@ -266,9 +268,6 @@ def test_failed_write_corrupted_checkpoint_and_changed_settings(domains, tmp_pat
     from pp_tf.gan.trainer import Trainer
 
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
-    straight = loop.train_gan(_tiny_config(domains, tmp_path / "a"), strategy=strategy)
-    assert straight.step == 6 and isinstance(straight.trainer, Trainer)
-
     output = tmp_path / "b"
     real_write = tf.train.Checkpoint.write
 
@@ -289,48 +288,43 @@ def test_failed_write_corrupted_checkpoint_and_changed_settings(domains, tmp_pat
     folder = verified_checkpoints.CheckpointFolder(str(output / "checkpoints"))
     assert folder.steps() == [4, 2] and not tf.io.gfile.glob(str(output / "checkpoints/ckpt-6*"))
     assert [entry.step for entry in folder.restore_candidates()[0]] == [4, 2]
+    assert not (output / "g_ab.weights.h5").exists()
 
-    for change, shown in ((dict(batch_size=4), "batch_size: 2 -> 4"),
-                          (dict(seed=5), "seed: 4 -> 5")):
+    config = _tiny_config(domains, output, resume=True)
+    for change, shown in ((dict(batch_size=4), r"batch_size: 2 -> 4"),
+                          (dict(seed=5), r"seed: 4 -> 5")):
         with pytest.raises(run_settings.SettingsChangedError, match=shown):
             loop.train_gan(_tiny_config(domains, output, resume=True, **change),
                            strategy=strategy)
-    config = _tiny_config(domains, output, resume=True)
     lr_changed = dataclasses.replace(config, model=dataclasses.replace(config.model, lr=1e-4))
-    with pytest.raises(run_settings.SettingsChangedError, match=r"lr: 0.0002 -> 0.0001"):
+    with pytest.raises(run_settings.SettingsChangedError,
+                       match=r"lr: 0.0002 -> 0.0001\n.*--allow_changed=lr"):
         loop.train_gan(lr_changed, strategy=strategy)
+    moved = dataclasses.replace(config, data=dataclasses.replace(config.data, domain_b=str(
+        domains / "A")))
+    with pytest.raises(run_settings.SettingsChangedError, match=r"(?s)data_b: .*domain_b: "):
+        loop.train_gan(moved, strategy=strategy)
 
     data_file = tf.io.gfile.glob(str(output / "checkpoints" / "ckpt-4.data-*"))[0]
     os.truncate(data_file, os.path.getsize(data_file) - 10)
-    # Free settings (log folder, frequencies) may differ; the truncated ckpt-4 is named and
-    # skipped, the run continues from ckpt-2 and ends where the uninterrupted one did.
-    resumed = loop.train_gan(
-        _tiny_config(domains, output, resume=True, checkpoint_every=3, max_checkpoints=2,
-                     logdir=str(tmp_path / "tb")), strategy=strategy)
-    assert resumed.start_step == 2 and resumed.step == 6
+    # The truncated ckpt-4 is named and skipped, the run continues from ckpt-2; free
+    # settings (log folder, frequencies, steps) may differ, lr differs on purpose.
+    allowed = dataclasses.replace(lr_changed, run=dataclasses.replace(
+        lr_changed.run, steps=7, allow_changed=("lr",), checkpoint_every=3, max_checkpoints=2,
+        logdir=str(tmp_path / "tb")))
+    resumed = loop.train_gan(allowed, strategy=strategy)
+    assert resumed.start_step == 2 and resumed.step == 7 and isinstance(resumed.trainer, Trainer)
     report = json.load(open(output / "train_gan.json"))
-    assert report["resumed_from"].endswith("ckpt-2") and report["allowed_changes"] == []
+    assert report["resumed_from"].endswith("ckpt-2")
     assert len(report["skipped_checkpoints"]) == 1
     assert "ckpt-4.data-00000-of-00001" in report["skipped_checkpoints"][0]
     assert "truncated" in report["skipped_checkpoints"][0]
-    for name in ("g_ab", "g_ba"):
-        expected = _weights(tmp_path / "a" / f"{name}.weights.h5")
-        actual = _weights(output / f"{name}.weights.h5")
-        for key in expected:
-            np.testing.assert_array_equal(actual[key], expected[key], err_msg=f"{name} {key}")
-    pools, expected_pools = _local_pools(output, 6), _local_pools(tmp_path / "a", 6)
-    assert pools.keys() == expected_pools.keys() and pools
-    for key in pools:
-        np.testing.assert_array_equal(pools[key], expected_pools[key], err_msg=key)
-
-    allowed = loop.train_gan(dataclasses.replace(
-        lr_changed, run=dataclasses.replace(lr_changed.run, steps=7, allow_changed=("lr",))),
-        strategy=strategy)
-    assert allowed.start_step == 6 and allowed.step == 7
-    assert json.load(open(output / "train_gan.json"))["allowed_changes"] == [
-        {"setting": "lr", "old": 2e-4, "new": 1e-4, "step": 6}]
-    entry = verified_checkpoints.CheckpointFolder(str(output / "checkpoints")).restore_candidates()
-    assert entry[0][0].step == 7 and entry[0][0].record["changes"][0]["setting"] == "lr"
+    assert report["allowed_changes"] == [{"setting": "lr", "old": 2e-4, "new": 1e-4, "step": 2}]
+    assert float(resumed.trainer.opt_g.learning_rate.numpy()) == pytest.approx(1e-4)
+    entries = folder.restore_candidates()[0]
+    assert [entry.step for entry in entries] == [7, 6]  # ckpt-4 and ckpt-2 pruned
+    assert entries[0].record["changes"] == report["allowed_changes"]
+    assert entries[0].record["settings"]["lr"] == 1e-4
 
 
 def _start_workers(domains, output_dir, *flags):
@@ -363,7 +357,7 @@ def _finish(processes, timeout=300):
 def test_multi_worker_kill_and_resume_restores_each_workers_own_pools(domains, tmp_path):
     from pp_tf import verified_checkpoints
 
-    flags = ["--steps=10", "--checkpoint_every=2", "--pool_size=2", "--deterministic"]
+    flags = ["--steps=8", "--checkpoint_every=2", "--pool_size=2", "--deterministic"]
     straight = _start_workers(domains, tmp_path / "straight", *flags)
     killed_dir = tmp_path / "killed"
     killed = _start_workers(domains, killed_dir, *flags)
@@ -378,24 +372,24 @@ def test_multi_worker_kill_and_resume_restores_each_workers_own_pools(domains, t
     for process in killed:
         process.communicate()
     steps = [folder.steps() for folder in folders]
-    assert all(steps) and max(max(s) for s in steps) < 10, steps
+    assert all(steps) and max(max(s) for s in steps) < 8, steps
     assert not (killed_dir / "g_ab.weights.h5").exists()
 
     _finish(_start_workers(domains, killed_dir, *flags, "--resume"))
     outputs = _finish(straight)
     assert "MultiWorkerMirroredStrategy" in outputs[0][1] or "multi_worker" in outputs[0][1]
     report = json.load(open(killed_dir / "train_gan.json"))
-    assert report["replicas"] == 2 and report["final_step"] == 10
+    assert report["replicas"] == 2 and report["final_step"] == 8
     assert 2 <= report["start_step"] <= min(max(s) for s in steps)
     pools = {}
     for run in ("straight", "killed"):
-        pools[run] = [_local_pools(tmp_path / run, 10), _local_pools(tmp_path / run, 10,
-                                                                     "worker-1")]
+        pools[run] = [_local_pools(tmp_path / run, 8), _local_pools(tmp_path / run, 8,
+                                                                    "worker-1")]
     assert pools["straight"][0].keys() == pools["straight"][1].keys() and pools["straight"][0]
     # The workers' pools differ (their own data shards): a worker restoring the chief's
     # pools would not end where the uninterrupted run did.
     assert any(not np.array_equal(pools["straight"][0][key], pools["straight"][1][key])
-               for key in pools["straight"][0] if "images" in key or key.count("/") > 1)
+               for key in pools["straight"][0])
     for worker in range(2):
         for key, expected in pools["straight"][worker].items():
             np.testing.assert_array_equal(pools["killed"][worker][key], expected,
