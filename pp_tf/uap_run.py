@@ -111,7 +111,8 @@ def train_uap(attacker: Attacker, images: np.ndarray, config: uap.UAPConfig, out
         logging.info("resumed from %s after pass %d", restored.prefix, state.passes_done)
 
     shape = (attacker.view.crop_size, attacker.view.crop_size, 3)
-    logits = tf.function(attacker.logits, input_signature=[tf.TensorSpec([None, *shape], tf.float32)])
+    logits = tf.function(attacker.logits,
+                         input_signature=[tf.TensorSpec([None, *shape], tf.float32)])
     trainer = uap.make(config, logits, shape)
     labels = uap.predict_labels(logits, images)
     writer = tf.summary.create_file_writer(logdir) if logdir else None

@@ -143,7 +143,8 @@ class CheckpointFolder:
                 return None, f"{path}: missing"
             size = os.path.getsize(path)
             if size != facts["bytes"]:
-                return None, f"{path}: {size} bytes, the manifest says {facts['bytes']} (truncated?)"
+                return None, (f"{path}: {size} bytes, the manifest says {facts['bytes']} "
+                              "(truncated?)")
             if _sha256(path) != facts["sha256"]:
                 return None, f"{path}: SHA-256 differs from the manifest (corrupted)"
         return Entry(int(content["step"]), prefix, content.get("record", {})), None

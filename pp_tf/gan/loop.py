@@ -187,7 +187,12 @@ def train_gan(config: TrainConfig, strategy: tf.distribute.Strategy | None = Non
         step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     checkpoint = tf.train.Checkpoint(step=step_var, **trainer.checkpoint_objects())
     if restored is not None:
-        checkpoint.read(restored.prefix).assert_existing_objects_matched()
+        try:
+            checkpoint.read(restored.prefix).assert_existing_objects_matched()
+        except (AssertionError, ValueError, tf.errors.OpError) as error:
+            raise verified_checkpoints.CheckpointError(
+                f"{restored.prefix}: does not fit this run's models ({error}); an allowed "
+                "change of model, size or replicas cannot resume this checkpoint") from None
         logging.info("resumed from %s at step %d", restored.prefix, step_var.numpy())
     start = int(step_var.numpy())
     position = lambda step: {"images_per_domain": step * run.batch_size}  # noqa: E731

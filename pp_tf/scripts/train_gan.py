@@ -4,12 +4,17 @@ r"""Trains a CycleGAN or a CartoonGAN with a custom loop under tf.distribute.
       --output_dir=runs/ukiyoe --logdir=runs/ukiyoe/tb --batch_size=1
   python -m pp_tf.scripts.train_gan --model=cartoongan --domain_a=photos/ --domain_b=hayao/ \
       --vgg19_weights=vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 --output_dir=runs/hayao
-  # continue after an interruption:
+  # continue after an interruption (same settings; the newest valid checkpoint):
   python -m pp_tf.scripts.train_gan ... --output_dir=runs/hayao --resume
+  # ... with a setting changed on purpose (recorded in train_gan.json and the checkpoints):
+  python -m pp_tf.scripts.train_gan ... --output_dir=runs/hayao --resume --lr=1e-4 \
+      --allow_changed=lr
 
 Devices: MirroredStrategy over the local GPUs (or CPU devices); with TF_CONFIG
 set, MultiWorkerMirroredStrategy (run the same command on every worker).
 --cpu_replicas=N splits the CPU into N logical devices (testing).
+A --resume whose settings change the result (anything but --logdir, --steps and the
+checkpoint/summary frequencies) is refused with the list of differences.
 CartoonGAN: --domain_a holds photos, --domain_b cartoons (with --tfds, pick the
 splits with --tfds_split_a/--tfds_split_b).
 """
@@ -36,11 +41,13 @@ flags.DEFINE_string("domain_a", default(D, "domain_a"),
                     "Folder of domain A images (CartoonGAN: photos).")
 flags.DEFINE_string("domain_b", default(D, "domain_b"),
                     "Folder of domain B images (CartoonGAN: cartoons).")
-flags.DEFINE_string("tfds", default(D, "tfds"), "Prepared TFDS dataset, e.g. cycle_gan/ukiyoe2photo.")
+flags.DEFINE_string("tfds", default(D, "tfds"),
+                    "Prepared TFDS dataset, e.g. cycle_gan/ukiyoe2photo.")
 flags.DEFINE_string("tfds_split_a", default(D, "tfds_split_a"), "TFDS split of domain A.")
 flags.DEFINE_string("tfds_split_b", default(D, "tfds_split_b"), "TFDS split of domain B.")
 flags.DEFINE_string("tfds_data_dir", default(D, "tfds_data_dir"), "TFDS data_dir.")
-flags.DEFINE_integer("shuffle_buffer", default(D, "shuffle_buffer"), "Shuffle buffer of TFDS images.")
+flags.DEFINE_integer("shuffle_buffer", default(D, "shuffle_buffer"),
+                     "Shuffle buffer of TFDS images.")
 flags.DEFINE_integer("image_size", default(D, "image_size"), "Training crop size (divisible by 4).")
 flags.DEFINE_string("logdir", default(R, "logdir"), "TensorBoard folder (scalars and images).")
 flags.DEFINE_integer("steps", default(R, "steps"), "Training steps in all.")

@@ -4,6 +4,10 @@ r"""Computes a universal adversarial perturbation against a scene/object classif
       --xi=10 --norm=inf --mode=sgd --output=runs/uap/uap.npy
   python -m pp_tf.scripts.train_uap --attacker=saved_models/places365_resnet50 \
       --tfds=mepp18:validation --mode=deepfool --delta=0.2 --output=runs/mepp18/uap.npy
+  # continue after an interruption (same settings; the newest valid pass checkpoint):
+  python -m pp_tf.scripts.train_uap ... --output=runs/mepp18/uap.npy --resume
+  # ... accepting a changed setting on purpose (recorded in uap.json):
+  python -m pp_tf.scripts.train_uap ... --resume --max_passes=20 --allow_changed=max_passes
 """
 
 import sys
