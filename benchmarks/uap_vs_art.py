@@ -56,7 +56,7 @@ def ours(logits, images, mode):
     config = uap.UAPConfig(xi=_XI.value, norm="inf", mode=mode, delta=_DELTA.value,
                            max_passes=_PASSES.value,
                            batch_size=_BATCH.value if mode == "deepfool" else 32)
-    trainer = uap.UniversalPerturbation(config, logits, images.shape[1:])
+    trainer = uap.make(config, logits, images.shape[1:])
     start = time.perf_counter()
     state = trainer.fit(images)
     return time.perf_counter() - start, state.best, state.passes_done

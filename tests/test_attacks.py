@@ -72,7 +72,7 @@ def test_uap_beats_random_noise_of_the_same_norm(mode):
     held_out, _ = tiny_models.synthetic_images(256, seed=4)
     config = uap.UAPConfig(xi=40.0, norm="inf", mode=mode, max_passes=4, batch_size=32,
                            delta=0.1, step_fraction=0.2)
-    state = uap.UniversalPerturbation(config, logits, (32, 32, 3)).fit(train)
+    state = uap.make(config, logits, (32, 32, 3)).fit(train)
     v = state.best
     assert state.best_fooling_rate == max(h["fooling_rate"] for h in state.history)
     assert np.abs(v).max() <= 40.0 + 1e-4
@@ -88,7 +88,7 @@ def test_uap_resume_equals_an_uninterrupted_run():
     logits = tiny_models.logits_fn(model)
     train, _ = tiny_models.synthetic_images(96, seed=5)
     config = uap.UAPConfig(xi=12.0, mode="sgd", eot=True, max_passes=3, batch_size=32, delta=0.0)
-    full = uap.UniversalPerturbation(config, logits, (32, 32, 3)).fit(train)
+    full = uap.make(config, logits, (32, 32, 3)).fit(train)
 
     class Interrupted(Exception):
         pass
@@ -102,8 +102,8 @@ def test_uap_resume_equals_an_uninterrupted_run():
         raise Interrupted
 
     with pytest.raises(Interrupted):
-        uap.UniversalPerturbation(config, logits, (32, 32, 3)).fit(train, on_pass=stop_after_first_pass)
-    resumed = uap.UniversalPerturbation(config, logits, (32, 32, 3)).fit(train, state=saved["state"])
+        uap.make(config, logits, (32, 32, 3)).fit(train, on_pass=stop_after_first_pass)
+    resumed = uap.make(config, logits, (32, 32, 3)).fit(train, state=saved["state"])
     np.testing.assert_array_equal(resumed.perturbation, full.perturbation)
     np.testing.assert_array_equal(resumed.best, full.best)
     assert resumed.history == full.history
@@ -112,3 +112,45 @@ def test_uap_resume_equals_an_uninterrupted_run():
 def test_eot_requires_sgd():
     with pytest.raises(ValueError, match="eot needs mode='sgd'"):
         uap.UAPConfig(mode="deepfool", eot=True)
+
+
+# Computed once by the code before the two algorithms were split into classes
+# (git show c6ec128:pp_tf/attacks/uap.py, `UniversalPerturbation(config, ...).fit`),
+# on `fixed_mlp` (fixed seeded weights, no training) and `fixed_mlp.images(40)`.
+PINNED = {
+    "sgd": (dict(xi=20.0, norm="inf", mode="sgd", max_passes=3, batch_size=16, delta=0.0,
+                 seed=4),
+            [0.275, 0.475, 0.525], -116.00000631809235, 1268.8000218868256,
+            [3.5999999046325684, -10.800000190734863, 6.800000190734863]),
+    "sgd_eot_l2": (dict(xi=300.0, norm="2", mode="sgd", eot=True, max_passes=2, batch_size=16,
+                        delta=0.0, seed=2),
+                   [0.225, 0.25], -14.926603831350803, 563.2980449125171,
+                   [-4.6568217277526855, -4.6430439949035645, 2.2714502811431885]),
+    "deepfool": (dict(xi=30.0, norm="inf", mode="deepfool", max_passes=2, batch_size=16,
+                      delta=0.0, seed=1, candidates=4),
+                 [0.725, 0.375], -289.8832268714905, 2828.146031856537,
+                 [-3.791271209716797, 13.802225112915039, 21.925048828125]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_uap_classes_reproduce_the_single_class_numbers(name):
+    import fixed_mlp
+
+    settings, rates, total, magnitude, corner = PINNED[name]
+    config = uap.UAPConfig(**settings)
+    algorithm = uap.make(config, fixed_mlp.logits_fn(), (8, 8, 3))
+    assert type(algorithm) is {"sgd": uap.SGDUAP, "deepfool": uap.DeepFoolUAP}[config.mode]
+    state = algorithm.fit(fixed_mlp.images(40))
+    assert [entry["fooling_rate"] for entry in state.history] == rates
+    v = state.perturbation.astype(np.float64)
+    np.testing.assert_allclose(v.sum(), total, rtol=1e-6)
+    np.testing.assert_allclose(np.abs(v).sum(), magnitude, rtol=1e-6)
+    np.testing.assert_allclose(v[0, :3, 0], corner, rtol=1e-6, atol=1e-6)
+
+
+def test_uap_class_refuses_another_modes_config():
+    import fixed_mlp
+
+    with pytest.raises(ValueError, match="SGDUAP runs mode='sgd'"):
+        uap.SGDUAP(uap.UAPConfig(mode="deepfool"), fixed_mlp.logits_fn(), (8, 8, 3))

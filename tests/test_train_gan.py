@@ -94,6 +94,31 @@ def _free_ports(n):
     return ports
 
 
+def test_flags_defaults_are_the_settings_dataclasses_defaults():
+    import dataclasses
+
+    from pp_tf.gan import config
+
+    # Another process: the script's flags live in absl's global registry.
+    listing = subprocess.run(
+        [sys.executable, "-c", "import json; from absl import flags; "
+         "from pp_tf.scripts import train_gan; "
+         "print(json.dumps({name: flags.FLAGS[name].default for name in flags.FLAGS}))"],
+        capture_output=True, text=True, timeout=120, env=_environment())
+    assert listing.returncode == 0, listing.stderr[-2000:]
+    defaults = json.loads(listing.stdout.strip().splitlines()[-1])
+    checked = 0
+    for cls in (*config.SETTINGS.values(), config.DataConfig, config.RunConfig):
+        for field in dataclasses.fields(cls):
+            if field.name == "output_dir":  # required, no default
+                continue
+            expected = list(field.default) if isinstance(field.default, tuple) else field.default
+            assert defaults[field.name] == expected, (cls.__name__, field.name)
+            checked += 1
+    assert checked >= 30
+    assert config.CycleGANSettings().lr == config.CartoonGANSettings().lr == 2e-4
+
+
 def test_edge_smoothing_blurs_only_near_edges():
     from pp_tf.gan.edges import edge_smooth
 
@@ -143,15 +168,19 @@ def test_tfds_domains_resume_mid_stream_exactly():
 
 def test_cartoongan_init_then_adversarial_steps_are_finite(domains, tmp_path):
     from pp_tf.gan import loop
+    from pp_tf.gan.cartoongan_trainer import CartoonGANSettings
+    from pp_tf.gan.trainer import Trainer
 
     config = loop.TrainConfig(
-        model="cartoongan", output_dir=str(tmp_path / "cartoon"), domain_a=str(domains / "A"),
-        domain_b=str(domains / "B"), steps=3, init_steps=2, batch_size=2, image_size=32,
-        seed=3, vgg19_weights="random", checkpoint_every=100, summary_every=2,
-        logdir=str(tmp_path / "tb"))
+        model=CartoonGANSettings(init_steps=2, vgg19_weights="random"),
+        data=loop.DataConfig(domain_a=str(domains / "A"), domain_b=str(domains / "B"),
+                             image_size=32),
+        run=loop.RunConfig(output_dir=str(tmp_path / "cartoon"), steps=3, batch_size=2, seed=3,
+                           checkpoint_every=100, summary_every=2, logdir=str(tmp_path / "tb")))
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
     result = loop.train_gan(config, strategy=strategy)
     assert [entry["phase"] for entry in result.history] == ["init"] * 2 + ["adversarial"]
+    assert isinstance(result.trainer, Trainer) and result.trainer.name == "cartoongan"
     for entry in result.history:
         losses = [value for key, value in entry.items() if key not in ("step", "phase")]
         assert losses and np.all(np.isfinite(losses)), entry
@@ -169,20 +198,26 @@ def test_kill_after_first_checkpoint_then_resume_equals_uninterrupted(domains, t
     killed_dir = tmp_path / "b"
     process = subprocess.Popen(_train_gan(domains, killed_dir, *flags), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, env=_environment())
-    index = killed_dir / "checkpoints" / "checkpoint"
+    index = killed_dir / "checkpoints" / "ckpt-5.manifest.json"
     deadline = time.time() + 240
     while not index.exists() and time.time() < deadline and process.poll() is None:
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    latest = tf.train.latest_checkpoint(str(killed_dir / "checkpoints"))
-    assert latest is not None and not (killed_dir / "g_ab.weights.h5").exists()
-    assert 5 <= int(latest.rsplit("-", 1)[1]) < 40
+    from pp_tf import verified_checkpoints
+
+    valid, problems = verified_checkpoints.CheckpointFolder(
+        str(killed_dir / "checkpoints")).restore_candidates()
+    assert valid and not problems and not (killed_dir / "g_ab.weights.h5").exists()
+    assert 5 <= valid[0].step < 40
 
     from pp_tf.gan import loop  # the refusal comes before any model is built
+    from pp_tf.gan.cyclegan_trainer import CycleGANSettings
 
-    refusal = loop.TrainConfig(model="cyclegan", output_dir=str(killed_dir),
-                               domain_a=str(domains / "A"), domain_b=str(domains / "B"))
+    refusal = loop.TrainConfig(
+        model=CycleGANSettings(),
+        data=loop.DataConfig(domain_a=str(domains / "A"), domain_b=str(domains / "B")),
+        run=loop.RunConfig(output_dir=str(killed_dir)))
     with pytest.raises(FileExistsError, match="--resume"):
         loop.train_gan(refusal, strategy=tf.distribute.MirroredStrategy(["/cpu:0"]))
     resumed = subprocess.run(_train_gan(domains, killed_dir, *flags, "--resume"),
@@ -199,31 +234,171 @@ def test_kill_after_first_checkpoint_then_resume_equals_uninterrupted(domains, t
             np.testing.assert_array_equal(actual[key], expected[key], err_msg=f"{name} {key}")
 
 
-def test_multi_worker_mirrored_two_processes_complete_a_step(domains, tmp_path):
+def _tiny_config(domains, output_dir, **run):
+    from pp_tf.gan import loop
+    from pp_tf.gan.cyclegan_trainer import CycleGANSettings
+
+    settings = dict(output_dir=str(output_dir), steps=6, batch_size=2, seed=4,
+                    deterministic=True, checkpoint_every=2, summary_every=1000)
+    settings.update(run)
+    return loop.TrainConfig(
+        model=CycleGANSettings(ngf=8, n_blocks=1, ndf=8, n_layers=2, pool_size=3),
+        data=loop.DataConfig(domain_a=str(domains / "A"), domain_b=str(domains / "B"),
+                             image_size=32),
+        run=loop.RunConfig(**settings))
+
+
+def _local_pools(output_dir, step, worker=None):
+    """The image-pool buffers of a checkpoint (this worker's replicas), by variable key."""
+    folder = output_dir / "checkpoints" if worker is None else (
+        output_dir / "checkpoints" / worker)
+    reader = tf.train.load_checkpoint(str(folder / f"ckpt-{step}"))
+    return {key: reader.get_tensor(key) for key in reader.get_variable_to_shape_map()
+            if key.startswith("pool_")}
+
+
+def test_failed_write_corrupted_checkpoint_and_changed_settings(domains, tmp_path, monkeypatch):
+    """Mirrored (one replica, in this process); the equality of a resumed run with an
+    uninterrupted one is the SIGKILL tests' job."""
+    import dataclasses
+    import errno
+
+    from pp_tf import run_settings, verified_checkpoints
+    from pp_tf.gan import loop
+    from pp_tf.gan.trainer import Trainer
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    output = tmp_path / "b"
+    real_write = tf.train.Checkpoint.write
+
+    def disk_full_at_step_6(self, prefix, options=None):
+        path = real_write(self, prefix, options)
+        if prefix.endswith("ckpt-6"):
+            data_file = tf.io.gfile.glob(prefix + ".data-*")[0]
+            os.truncate(data_file, 100)  # what was written before the disk filled up
+            raise OSError(errno.ENOSPC, "No space left on device", data_file)
+        return path
+
+    monkeypatch.setattr(tf.train.Checkpoint, "write", disk_full_at_step_6)
+    with pytest.raises(verified_checkpoints.CheckpointWriteError,
+                       match=r"ckpt-6: writing the checkpoint of step 6 failed \(OSError.*No "
+                             r"space left.*previous checkpoint ckpt-4 is intact.*--resume"):
+        loop.train_gan(_tiny_config(domains, output), strategy=strategy)
+    monkeypatch.undo()
+    folder = verified_checkpoints.CheckpointFolder(str(output / "checkpoints"))
+    assert folder.steps() == [4, 2] and not tf.io.gfile.glob(str(output / "checkpoints/ckpt-6*"))
+    assert [entry.step for entry in folder.restore_candidates()[0]] == [4, 2]
+    assert not (output / "g_ab.weights.h5").exists()
+
+    config = _tiny_config(domains, output, resume=True)
+    for change, shown in ((dict(batch_size=4), r"batch_size: 2 -> 4"),
+                          (dict(seed=5), r"seed: 4 -> 5")):
+        with pytest.raises(run_settings.SettingsChangedError, match=shown):
+            loop.train_gan(_tiny_config(domains, output, resume=True, **change),
+                           strategy=strategy)
+    lr_changed = dataclasses.replace(config, model=dataclasses.replace(config.model, lr=1e-4))
+    with pytest.raises(run_settings.SettingsChangedError,
+                       match=r"lr: 0.0002 -> 0.0001\n.*--allow_changed=lr"):
+        loop.train_gan(lr_changed, strategy=strategy)
+    moved = dataclasses.replace(config, data=dataclasses.replace(config.data, domain_b=str(
+        domains / "A")))
+    with pytest.raises(run_settings.SettingsChangedError, match=r"(?s)data_b: .*domain_b: "):
+        loop.train_gan(moved, strategy=strategy)
+
+    data_file = tf.io.gfile.glob(str(output / "checkpoints" / "ckpt-4.data-*"))[0]
+    os.truncate(data_file, os.path.getsize(data_file) - 10)
+    # The truncated ckpt-4 is named and skipped, the run continues from ckpt-2; free
+    # settings (log folder, frequencies, steps) may differ, lr differs on purpose.
+    allowed = dataclasses.replace(lr_changed, run=dataclasses.replace(
+        lr_changed.run, steps=7, allow_changed=("lr",), checkpoint_every=3, max_checkpoints=2,
+        logdir=str(tmp_path / "tb")))
+    resumed = loop.train_gan(allowed, strategy=strategy)
+    assert resumed.start_step == 2 and resumed.step == 7 and isinstance(resumed.trainer, Trainer)
+    report = json.load(open(output / "train_gan.json"))
+    assert report["resumed_from"].endswith("ckpt-2")
+    assert len(report["skipped_checkpoints"]) == 1
+    assert "ckpt-4.data-00000-of-00001" in report["skipped_checkpoints"][0]
+    assert "truncated" in report["skipped_checkpoints"][0]
+    assert report["allowed_changes"] == [{"setting": "lr", "old": 2e-4, "new": 1e-4, "step": 2}]
+    assert float(resumed.trainer.opt_g.learning_rate.numpy()) == pytest.approx(1e-4)
+    entries = folder.restore_candidates()[0]
+    assert [entry.step for entry in entries] == [7, 6]  # ckpt-4 and ckpt-2 pruned
+    assert entries[0].record["changes"] == report["allowed_changes"]
+    assert entries[0].record["settings"]["lr"] == 1e-4
+
+
+def _start_workers(domains, output_dir, *flags):
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     processes = []
     for index in range(2):
         tf_config = json.dumps({"cluster": {"worker": workers},
                                 "task": {"type": "worker", "index": index}})
         processes.append(subprocess.Popen(
-            ["nice", "-n", "10", *_train_gan(domains, tmp_path / "mw", "--steps=1",
-                                             "--pool_size=2")],
+            ["nice", "-n", "10", *_train_gan(domains, output_dir, *flags)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env=_environment(TF_CONFIG=tf_config)))
+    return processes
+
+
+def _finish(processes, timeout=300):
     outputs = []
     try:
         for process in processes:
-            outputs.append(process.communicate(timeout=300))
+            outputs.append(process.communicate(timeout=timeout))
     finally:
         for process in processes:
             if process.poll() is None:
                 process.kill()
     for process, (_, stderr) in zip(processes, outputs):
         assert process.returncode == 0, stderr[-3000:]
+    return outputs
+
+
+def test_multi_worker_kill_and_resume_restores_each_workers_own_pools(domains, tmp_path):
+    from pp_tf import verified_checkpoints
+
+    flags = ["--steps=8", "--checkpoint_every=2", "--pool_size=2", "--deterministic"]
+    straight = _start_workers(domains, tmp_path / "straight", *flags)
+    killed_dir = tmp_path / "killed"
+    killed = _start_workers(domains, killed_dir, *flags)
+    folders = [verified_checkpoints.CheckpointFolder(str(killed_dir / "checkpoints")),
+               verified_checkpoints.CheckpointFolder(str(killed_dir / "checkpoints/worker-1"))]
+    deadline = time.time() + 240
+    while (not all(folder.steps() for folder in folders) and time.time() < deadline
+           and all(process.poll() is None for process in killed)):
+        time.sleep(0.02)
+    for process in killed:
+        process.send_signal(signal.SIGKILL)
+    for process in killed:
+        process.communicate()
+    steps = [folder.steps() for folder in folders]
+    assert all(steps) and max(max(s) for s in steps) < 8, steps
+    assert not (killed_dir / "g_ab.weights.h5").exists()
+
+    _finish(_start_workers(domains, killed_dir, *flags, "--resume"))
+    outputs = _finish(straight)
     assert "MultiWorkerMirroredStrategy" in outputs[0][1] or "multi_worker" in outputs[0][1]
-    report = json.load(open(tmp_path / "mw" / "train_gan.json"))
-    assert report["final_step"] == 1 and report["replicas"] == 2
-    assert (tmp_path / "mw" / "g_ab.weights.h5").exists()
+    report = json.load(open(killed_dir / "train_gan.json"))
+    assert report["replicas"] == 2 and report["final_step"] == 8
+    assert 2 <= report["start_step"] <= min(max(s) for s in steps)
+    pools = {}
+    for run in ("straight", "killed"):
+        pools[run] = [_local_pools(tmp_path / run, 8), _local_pools(tmp_path / run, 8,
+                                                                    "worker-1")]
+    assert pools["straight"][0].keys() == pools["straight"][1].keys() and pools["straight"][0]
+    # The workers' pools differ (their own data shards): a worker restoring the chief's
+    # pools would not end where the uninterrupted run did.
+    assert any(not np.array_equal(pools["straight"][0][key], pools["straight"][1][key])
+               for key in pools["straight"][0])
+    for worker in range(2):
+        for key, expected in pools["straight"][worker].items():
+            np.testing.assert_array_equal(pools["killed"][worker][key], expected,
+                                          err_msg=f"worker {worker} {key}")
+    for name in ("g_ab", "g_ba"):
+        expected = _weights(tmp_path / "straight" / f"{name}.weights.h5")
+        actual = _weights(killed_dir / f"{name}.weights.h5")
+        for key in expected:
+            np.testing.assert_array_equal(actual[key], expected[key], err_msg=f"{name} {key}")
 
 
 def test_cyclegan_mirrored_two_cpu_replicas_learns_and_stays_in_sync(mirrored_run):
@@ -233,6 +408,10 @@ def test_cyclegan_mirrored_two_cpu_replicas_learns_and_stays_in_sync(mirrored_ru
     assert report["replicas"] == 2 and report["checked"] > 50
     assert report["differing"] == []
     assert report["pools_per_replica"] == 2 and report["pool_counts"] == [32, 32]
+    # Stopped at step 8 and resumed: each replica's pools (their own, and different from
+    # each other's) and the generators end as in the uninterrupted run.
+    assert report["resumed_from"] == 8 and report["replica_pools_differ"]
+    assert report["resumed_pools_equal"] == [True] * 8 and report["resumed_generators_equal"]
     losses = report["g_total"]
     assert all(np.isfinite(losses))
     first, last = np.mean(losses[:4]), np.mean(losses[-4:])

@@ -1,7 +1,10 @@
 """train_uap end to end on a tiny exported classifier: outputs, and SIGKILL + --resume."""
 
+import dataclasses
+import errno
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -12,15 +15,21 @@ import pytest
 from PIL import Image
 
 import tiny_models
+from pp_tf import uap_run, verified_checkpoints
+from pp_tf.attacker import from_keras
+from pp_tf.attacks import uap
 from pp_tf.export import ClassifierModule, export
 from pp_tf.models.preprocessing import View
+from pp_tf.run_settings import SettingsChangedError
+
+VIEW = View(resize_size=36, crop_size=32, label_space="custom")
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("uap")
     export(ClassifierModule(tiny_models.trained_cnn(), ["h", "v", "bright", "dark"],
-                            View(resize_size=36, crop_size=32, label_space="custom")),
+                            VIEW),
            str(root / "attacker"))
     photos = root / "photos"
     photos.mkdir()
@@ -37,6 +46,11 @@ def command(root, output, *extra):
             "--delta=0", "--batch_size=8", "--seed=3", f"--output={output}", *extra]
 
 
+def _limit_file_size(limit):
+    """preexec_fn: files larger than `limit` bytes cannot be written (EFBIG, like a full disk)."""
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
 def test_outputs_and_kill_then_resume_equals_uninterrupted(setup):
     root = setup
     straight = root / "straight" / "uap.npy"
@@ -46,28 +60,137 @@ def test_outputs_and_kill_then_resume_equals_uninterrupted(setup):
     report = json.load(open(root / "straight" / "uap.json"))
     assert len(report["fooling_rate_per_pass"]) == 6 and report["settings"]["eot"] is True
     assert report["linf"] <= 40 + 1e-4
+    assert report["attacker"] == "attacker" and report["view"] == {
+        "resize_size": 36, "crop_size": 32, "normalization": "imagenet_mean_std",
+        "label_space": "custom"}
+    assert View.from_dict(report["view"]) == VIEW
+    assert report["allowed_changes"] == [] and report["resumed_from"] is None
     assert Image.open(root / "straight" / "uap.png").size == (32, 32)
     assert os.listdir(root / "tb")
 
     killed = root / "killed" / "uap.npy"
     process = subprocess.Popen(command(root, killed), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    checkpoint = str(killed) + ".ckpt.npz"
+    folder = uap_run.checkpoint_folder(str(killed))
     deadline = time.time() + 300
-    while not os.path.exists(checkpoint) and time.time() < deadline and process.poll() is None:
+    while not folder.steps() and time.time() < deadline and process.poll() is None:
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    assert os.path.exists(checkpoint) and not killed.exists()
-    with np.load(checkpoint) as state:
-        assert 1 <= int(state["passes_done"]) < 6
+    valid, problems = folder.restore_candidates()
+    assert valid and not problems and not killed.exists()
+    assert 1 <= valid[0].step < 6
+    record = valid[0].record["settings"]
+    assert record["xi"] == 40 and record["view"]["crop_size"] == 32
+    assert record["data_source"]["files"]["files"] == 160
 
     refused = subprocess.run(command(root, killed), capture_output=True, text=True, timeout=300)
     assert refused.returncode != 0 and "--resume" in refused.stderr
+    changed = subprocess.run(command(root, killed, "--resume", "--xi=30", "--batch_size=4"),
+                             capture_output=True, text=True, timeout=300)
+    assert changed.returncode == 1 and "Traceback" not in changed.stderr, changed.stderr
+    assert "xi: 40.0 -> 30.0" in changed.stderr and "batch_size: 8 -> 4" in changed.stderr
+    assert "--allow_changed=batch_size,xi" in changed.stderr
+
+    # A write that fails (files capped below the checkpoint's size, as on a full disk) stops
+    # the run with a message; the earlier checkpoints stay valid.
+    before = folder.steps()
+    full = subprocess.run(command(root, killed, "--resume"), capture_output=True, text=True,
+                          timeout=300, preexec_fn=_limit_file_size(16_000))
+    assert full.returncode == 1 and "Traceback" not in full.stderr, full.stderr
+    assert "writing the checkpoint" in full.stderr and "--resume" in full.stderr
+    assert folder.steps() == before and not folder.restore_candidates()[1]
+
     resumed = subprocess.run(command(root, killed, "--resume"), capture_output=True, text=True,
                              timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     np.testing.assert_array_equal(np.load(killed), np.load(straight))
-    assert (json.load(open(root / "killed" / "uap.json"))["fooling_rate_per_pass"]
-            == report["fooling_rate_per_pass"])
-    assert not os.path.exists(checkpoint)
+    resumed_report = json.load(open(root / "killed" / "uap.json"))
+    assert resumed_report["fooling_rate_per_pass"] == report["fooling_rate_per_pass"]
+    assert resumed_report["resumed_from"].endswith(f"pass-{before[0]}")
+    assert not os.path.exists(folder.folder)
+
+
+@pytest.fixture(scope="module")
+def tiny_run():
+    attacker = from_keras(tiny_models.trained_cnn(), ["h", "v", "bright", "dark"], "tiny", VIEW)
+    images, _ = tiny_models.synthetic_images(48, seed=12)
+    config = uap.UAPConfig(xi=30.0, mode="sgd", eot=False, max_passes=4, batch_size=16,
+                           delta=0.0, seed=2)
+    return attacker, images, config
+
+
+def test_failed_write_corrupted_checkpoint_and_changed_settings(tiny_run, tmp_path, monkeypatch):
+    attacker, images, config = tiny_run
+    straight = uap_run.train_uap(attacker, images, config, str(tmp_path / "a" / "uap.npy"),
+                                 show_progress=False)
+    output = str(tmp_path / "b" / "uap.npy")
+    folder = uap_run.checkpoint_folder(output)
+    real_write = uap_run.image_io.write_bytes_atomic
+
+    def disk_full_at_pass_3(content, path, overwrite=False, protected=()):
+        if path.endswith("pass-3.npz"):
+            with open(path, "wb") as handle:  # a partial file, then the disk is full
+                handle.write(content[:100])
+            raise OSError(errno.ENOSPC, "No space left on device", path)
+        return real_write(content, path, overwrite, protected)
+
+    monkeypatch.setattr(uap_run.image_io, "write_bytes_atomic", disk_full_at_pass_3)
+    with pytest.raises(verified_checkpoints.CheckpointWriteError,
+                       match=r"pass-3: writing the checkpoint of step 3 failed \(OSError.*No "
+                             r"space left.*previous checkpoint pass-2 is intact"):
+        uap_run.train_uap(attacker, images, config, output, show_progress=False)
+    monkeypatch.undo()
+    assert folder.steps() == [2, 1] and not os.path.exists(folder.prefix(3) + ".npz")
+    assert [entry.step for entry in folder.restore_candidates()[0]] == [2, 1]
+
+    changed = dataclasses.replace(config, step_fraction=0.2)
+    with pytest.raises(SettingsChangedError, match=r"step_fraction: 0.1 -> 0.2"):
+        uap_run.train_uap(attacker, images, changed, output, resume=True, show_progress=False)
+    with pytest.raises(SettingsChangedError, match=r"view: "):
+        uap_run.train_uap(dataclasses.replace(attacker, view=View(resize_size=40, crop_size=32)),
+                          images, config, output, resume=True, show_progress=False)
+    with pytest.raises(SettingsChangedError, match=r"training_images: "):
+        uap_run.train_uap(attacker, images[:40], config, output, resume=True,
+                          show_progress=False)
+
+    with open(folder.prefix(2) + ".npz", "r+b") as handle:  # one flipped byte
+        handle.seek(200)
+        byte = handle.read(1)
+        handle.seek(200)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    report = uap_run.train_uap(attacker, images, config, output, resume=True,
+                               show_progress=False, logdir=str(tmp_path / "tb"))
+    assert report["resumed_from"].endswith("pass-1")
+    assert len(report["skipped_checkpoints"]) == 1
+    assert "pass-2.npz: SHA-256 differs" in report["skipped_checkpoints"][0]
+    np.testing.assert_array_equal(np.load(output), np.load(str(tmp_path / "a" / "uap.npy")))
+    assert report["fooling_rate_per_pass"] == straight["fooling_rate_per_pass"]
+
+
+def test_allowed_change_is_accepted_and_recorded(tiny_run, tmp_path, monkeypatch):
+    attacker, images, config = tiny_run
+    output = str(tmp_path / "uap.npy")
+
+    class Stop(Exception):
+        pass
+
+    real_save = verified_checkpoints.CheckpointFolder.save
+
+    def stop_after_pass_1(self, step, write, record):
+        real_save(self, step, write, record)
+        raise Stop
+
+    monkeypatch.setattr(verified_checkpoints.CheckpointFolder, "save", stop_after_pass_1)
+    with pytest.raises(Stop):
+        uap_run.train_uap(attacker, images, config, output, show_progress=False)
+    monkeypatch.undo()
+    with pytest.raises(SettingsChangedError, match="--allow_changed names nonsense"):
+        uap_run.train_uap(attacker, images, config, output, resume=True, show_progress=False,
+                          allow_changed=["nonsense"])
+    changed = dataclasses.replace(config, max_passes=2, delta=0.5)
+    report = uap_run.train_uap(attacker, images, changed, output, resume=True,
+                               show_progress=False, allow_changed=["max_passes", "delta"])
+    assert report["allowed_changes"] == [
+        {"setting": "delta", "old": 0.0, "new": 0.5, "step": 1},
+        {"setting": "max_passes", "old": 4, "new": 2, "step": 1}]

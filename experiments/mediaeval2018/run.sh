@@ -37,7 +37,7 @@ done
 "$PY" -m pp_tf.scripts.train_uap --flagfile="$HERE/uap_train.flags" \
     --attacker="$OUT/models/places365_resnet50" --images="$OUT/sets/val" \
     --output="$OUT/uap/uap.npy" --logdir="$OUT/uap/tb" ${EXTRA_UAP_FLAGS:-} \
-    $( [ -f "$OUT/uap/uap.npy.ckpt.npz" ] && echo --resume )
+    $( [ -d "$OUT/uap/uap.npy.ckpt" ] && echo --resume )
 
 protect() {  # run name, extra flags...
   "$PY" -m pp_tf.scripts.protect --flagfile="$HERE/$1.flags" --input_dir="$OUT/sets/test" \

@@ -22,7 +22,7 @@ from typing import Callable, Literal
 import numpy as np
 import tensorflow as tf
 
-LogitsFn = Callable[[tf.Tensor], tf.Tensor]
+LogitsFn = Callable[[tf.Tensor], tf.Tensor]  # pixels [b, h, w, 3] -> logits [b, classes]
 
 
 @dataclasses.dataclass(frozen=True)

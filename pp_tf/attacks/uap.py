@@ -1,15 +1,17 @@
 """Universal adversarial perturbations: one small image-agnostic pattern that
 changes a classifier's top-1 decision on most photos.
 
-Two ways to compute it, with the same inputs and outputs:
+Two algorithms with the same inputs and outputs, each a class over the shared
+pass loop and checkpoint state of `UAP` (`make(config, ...)` picks by
+`config.mode`):
 
-* `mode="deepfool"`, the algorithm of Moosavi-Dezfooli et al., "Universal
+* `DeepFoolUAP`, `mode="deepfool"`, the algorithm of Moosavi-Dezfooli et al., "Universal
   adversarial perturbations", CVPR 2017: passes over the training images; for
   those not yet fooled by `v`, DeepFool finds the minimal extra step `dr_i` on
   `x_i + v`, and `v <- P_xi(v + dr_i)`. Here the not-yet-fooled images of a
   batch are attacked together (one batched DeepFool), then their steps are
   folded into `v` one after another with the projection, as in the paper.
-* `mode="sgd"`, stochastic projected gradient ascent on a clipped
+* `SGDUAP`, `mode="sgd"`, stochastic projected gradient ascent on a clipped
   cross-entropy over minibatches, after Shafahi et al., "Universal adversarial
   training", AAAI 2020: far fewer model evaluations per unit of fooling rate.
   With `eot=True` each step goes through random rescale, crop and JPEG
@@ -22,6 +24,7 @@ images, or after `max_passes`.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from typing import Callable, Literal
 
@@ -30,8 +33,7 @@ import tensorflow as tf
 
 from pp_tf.attacks import deepfool as deepfool_lib
 from pp_tf.attacks import transforms
-
-LogitsFn = Callable[[tf.Tensor], tf.Tensor]
+from pp_tf.attacks.deepfool import LogitsFn
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,66 +112,34 @@ def fooling_rate(logits_fn: LogitsFn, images, labels, perturbation, batch_size: 
     return fooled / max(len(images), 1)
 
 
-class UniversalPerturbation:
-    """Computes a UAP for one classifier; see the module docstring."""
+class UAP(abc.ABC):
+    """The pass loop both algorithms share; a subclass defines `step` and `_update`.
+
+    Each pass visits the training images in a seeded random order, in batches of
+    `config.batch_size`; after it, the training fooling rate is measured and the
+    state (`UAPState`, what a checkpoint holds) handed to `on_pass`.
+    """
+
+    mode: str
 
     def __init__(self, config: UAPConfig, logits_fn: LogitsFn, image_shape=(224, 224, 3)):
+        if config.mode != self.mode:
+            raise ValueError(f"{type(self).__name__} runs mode={self.mode!r}, the config says "
+                             f"mode={config.mode!r}; use uap.make(config, ...)")
         self.config = config
         self.logits_fn = logits_fn
         self.image_shape = tuple(image_shape)
-        batch = tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")
-        vector = tf.TensorSpec(self.image_shape, tf.float32, name="perturbation")
-        labels = tf.TensorSpec([None], tf.int32, name="labels")
-        scalar = tf.TensorSpec([], tf.float32, name="step_size")
-        seed = tf.TensorSpec([2], tf.int32, name="seed")
-        if config.mode == "deepfool":
-            # The paper's reference code uses DeepFool's L2 step whatever the ball's norm;
-            # only the projection follows `norm` (L-inf DeepFool steps saturate v at the
-            # corners of the box and stall).
-            self._deepfool = deepfool_lib.L2DeepFool(
-                candidates=config.candidates, overshoot=config.overshoot,
-                max_iter=config.deepfool_max_iter)
-            self._predict = tf.function(
-                lambda v, x: tf.argmax(self.logits_fn(tf.clip_by_value(x + v, 0.0, 255.0)), -1,
-                                       output_type=tf.int32), input_signature=[vector, batch])
-            self._fold = tf.function(self._fold_steps, input_signature=[vector, batch])
-            self.step = self._deepfool_step
-        else:
-            self.step = tf.function(self._sgd_step,
-                                    input_signature=[vector, batch, labels, scalar, seed])
+        self._batch_spec = tf.TensorSpec([None, *self.image_shape], tf.float32, name="images")
+        self._vector_spec = tf.TensorSpec(self.image_shape, tf.float32, name="perturbation")
+        self._labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
 
     def __repr__(self):
-        return f"UniversalPerturbation({self.config})"
+        return f"{type(self).__name__}({self.config})"
 
-    def _deepfool_step(self, v, images, labels):
-        """One batch of the faithful algorithm (host-side glue between compiled parts)."""
-        pending = tf.boolean_mask(images, self._predict(v, images) == labels)
-        if int(tf.shape(pending)[0]) == 0:
-            return v
-        result = self._deepfool(self.logits_fn, tf.clip_by_value(pending + v, 0.0, 255.0))
-        # Only converged DeepFool steps update v, as in the reference code.
-        return self._fold(v, tf.boolean_mask(result.perturbation, result.success))
-
-    def _fold_steps(self, v, steps):
-        """v <- P(v + dr_i), one step after another, as the paper's sequential loop."""
-        return tf.foldl(lambda acc, dr: project(acc + dr, self.config.xi, self.config.norm),
-                        steps, initializer=v)
-
-    def _sgd_step(self, v, images, labels, step_size, seed):
-        with tf.GradientTape() as tape:
-            tape.watch(v)
-            perturbed = tf.clip_by_value(images + v, 0.0, 255.0)
-            if self.config.eot:
-                perturbed = transforms.photo_pipeline(perturbed, seed)
-            logits = self.logits_fn(perturbed)
-            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
-            loss = tf.reduce_mean(tf.minimum(ce, self.config.loss_clip))
-        gradient = tape.gradient(loss, v)
-        if self.config.norm == "inf":
-            update = tf.sign(gradient)
-        else:
-            update = gradient / tf.maximum(tf.norm(tf.reshape(gradient, [-1])), 1e-12)
-        return project(v + step_size * self.config.xi * update, self.config.xi, self.config.norm)
+    @abc.abstractmethod
+    def _update(self, v: tf.Tensor, images: tf.Tensor, labels: tf.Tensor, step_index: int,
+                total_steps: int) -> tf.Tensor:
+        """`v` after the batch numbered `step_index` (of `total_steps` in the whole run)."""
 
     def initial_state(self) -> UAPState:
         return UAPState(np.zeros(self.image_shape, np.float32))
@@ -201,14 +171,7 @@ class UniversalPerturbation:
                 index = np.sort(order[b * config.batch_size:(b + 1) * config.batch_size])
                 x = tf.constant(np.asarray(images[index], np.float32))
                 y = tf.constant(labels[index])
-                if config.mode == "deepfool":
-                    v = self.step(v, x, y)
-                else:
-                    done = (pass_index * batches_per_pass + b) / total_steps
-                    size = config.step_fraction * (1.0 - 0.9 * done)
-                    v = self.step(v, x, y, tf.constant(size, tf.float32),
-                                  tf.constant([config.seed, pass_index * batches_per_pass + b],
-                                              tf.int32))
+                v = self._update(v, x, y, pass_index * batches_per_pass + b, total_steps)
                 if progress:
                     progress(len(index))
             state.perturbation = v.numpy()
@@ -222,3 +185,95 @@ class UniversalPerturbation:
                 on_pass(state)
         state.done = True
         return state
+
+
+class DeepFoolUAP(UAP):
+    """The faithful algorithm (Moosavi-Dezfooli et al. 2017), `mode="deepfool"`.
+
+    The paper's reference code uses DeepFool's L2 step whatever the ball's norm;
+    only the projection follows `norm` (L-inf DeepFool steps saturate v at the
+    corners of the box and stall). Only converged DeepFool steps update v.
+    """
+
+    mode = "deepfool"
+
+    def __init__(self, config: UAPConfig, logits_fn: LogitsFn, image_shape=(224, 224, 3)):
+        super().__init__(config, logits_fn, image_shape)
+        self._deepfool = deepfool_lib.L2DeepFool(
+            candidates=config.candidates, overshoot=config.overshoot,
+            max_iter=config.deepfool_max_iter)
+        self._predict = tf.function(
+            lambda v, x: tf.argmax(self.logits_fn(tf.clip_by_value(x + v, 0.0, 255.0)), -1,
+                                   output_type=tf.int32),
+            input_signature=[self._vector_spec, self._batch_spec])
+        self._fold = tf.function(self._fold_steps,
+                                 input_signature=[self._vector_spec, self._batch_spec])
+
+    def step(self, v: tf.Tensor, images: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        """One batch: DeepFool on the images `v` does not fool yet, their steps folded into `v`.
+
+        Host-side glue between compiled parts (the batch of pending images varies).
+        """
+        pending = tf.boolean_mask(images, self._predict(v, images) == labels)
+        if int(tf.shape(pending)[0]) == 0:
+            return v
+        result = self._deepfool(self.logits_fn, tf.clip_by_value(pending + v, 0.0, 255.0))
+        return self._fold(v, tf.boolean_mask(result.perturbation, result.success))
+
+    def _fold_steps(self, v, steps):
+        """v <- P(v + dr_i), one step after another, as the paper's sequential loop."""
+        return tf.foldl(lambda acc, dr: project(acc + dr, self.config.xi, self.config.norm),
+                        steps, initializer=v)
+
+    def _update(self, v, images, labels, step_index, total_steps):
+        del step_index, total_steps
+        return self.step(v, images, labels)
+
+
+class SGDUAP(UAP):
+    """Projected stochastic gradient ascent (after Shafahi et al. 2020), `mode="sgd"`.
+
+    Sign steps (L-inf) or normalised steps (L2) of ``step_fraction * xi``,
+    decaying linearly to a tenth over the run, on ``min(CE, loss_clip)``; with
+    `eot`, through `transforms.photo_pipeline` seeded per batch.
+    """
+
+    mode = "sgd"
+
+    def __init__(self, config: UAPConfig, logits_fn: LogitsFn, image_shape=(224, 224, 3)):
+        super().__init__(config, logits_fn, image_shape)
+        self.step = tf.function(self._step, input_signature=[
+            self._vector_spec, self._batch_spec, self._labels_spec,
+            tf.TensorSpec([], tf.float32, name="step_size"),
+            tf.TensorSpec([2], tf.int32, name="seed")])
+
+    def _step(self, v, images, labels, step_size, seed):
+        """`v` after one ascent step on the batch (compiled as `step`)."""
+        with tf.GradientTape() as tape:
+            tape.watch(v)
+            perturbed = tf.clip_by_value(images + v, 0.0, 255.0)
+            if self.config.eot:
+                perturbed = transforms.photo_pipeline(perturbed, seed)
+            logits = self.logits_fn(perturbed)
+            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+            loss = tf.reduce_mean(tf.minimum(ce, self.config.loss_clip))
+        gradient = tape.gradient(loss, v)
+        if self.config.norm == "inf":
+            update = tf.sign(gradient)
+        else:
+            update = gradient / tf.maximum(tf.norm(tf.reshape(gradient, [-1])), 1e-12)
+        return project(v + step_size * self.config.xi * update, self.config.xi, self.config.norm)
+
+    def _update(self, v, images, labels, step_index, total_steps):
+        done = step_index / total_steps
+        size = self.config.step_fraction * (1.0 - 0.9 * done)
+        return self.step(v, images, labels, tf.constant(size, tf.float32),
+                         tf.constant([self.config.seed, step_index], tf.int32))
+
+
+ALGORITHMS = {"deepfool": DeepFoolUAP, "sgd": SGDUAP}
+
+
+def make(config: UAPConfig, logits_fn: LogitsFn, image_shape=(224, 224, 3)) -> UAP:
+    """The algorithm `config.mode` names, for `logits_fn` on images of `image_shape`."""
+    return ALGORITHMS[config.mode](config, logits_fn, image_shape)

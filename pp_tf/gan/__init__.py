@@ -7,8 +7,11 @@ Modules, one job each:
 * `data`: the two image domains as deterministic, resumable tf.data pipelines;
 * `edges`: CartoonGAN's edge smoothing of cartoons (pure TF);
 * `image_pool`: CycleGAN's history buffer of generated images, per replica;
-* `schedules`: the constant-then-linear learning-rate decay;
 * `vgg19`: the VGG19 ``block4_conv4`` content-feature extractor and its weights;
-* `cyclegan_trainer`, `cartoongan_trainer`: models, optimizers and per-replica steps;
+* `schedules`: the optimizer (Adam, constant-then-linear decay) and its settings;
+* `cyclegan_trainer`, `cartoongan_trainer`: settings, models, optimizers and per-replica
+  steps; both satisfy the `trainer.Trainer` protocol;
+* `config`: a run's settings (the trainer's, `DataConfig`, `RunConfig`), the one
+  source of the defaults;
 * `loop`: the run itself (checkpoints, resume, TensorBoard, final weights).
 """

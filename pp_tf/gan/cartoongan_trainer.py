@@ -22,19 +22,14 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from pp_tf.gan import edges, losses, vgg19
-from pp_tf.gan.schedules import ConstantThenLinearDecay
+from pp_tf.gan import edges, losses, schedules, vgg19
 from pp_tf.models.cartoongan import CartoonGANDiscriminator, CartoonGANGenerator
 
 
-@dataclasses.dataclass(frozen=True)
-class CartoonGANSettings:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CartoonGANSettings(schedules.AdamSettings):
     init_steps: int = 2_000
     content_weight: float = 10.0
-    lr: float = 2e-4
-    beta1: float = 0.5
-    constant_steps: int = 100_000
-    decay_steps: int = 100_000
     vgg19_weights: str | None = None
 
 
@@ -53,7 +48,7 @@ class CartoonGANTrainer:
     name = "cartoongan"
     data_transform = staticmethod(add_edge_smoothed)
 
-    def __init__(self, settings: CartoonGANSettings, strategy: tf.distribute.Strategy,
+    def __init__(self, settings: CartoonGANSettings, strategy: tf.distribute.Strategy, *,
                  global_batch_size: int, feature_extractor=None):
         """`feature_extractor`: BGR [-1, 1] -> features; default VGG19 (`vgg19_weights`)."""
         self.settings = settings
@@ -65,15 +60,10 @@ class CartoonGANTrainer:
             self.vgg = feature_extractor or vgg19.content_extractor(settings.vgg19_weights)
             self.generator = CartoonGANGenerator(name="generator")
             self.discriminator = CartoonGANDiscriminator(name="discriminator")
-            self.opt_g = self._adam("opt_g")
-            self.opt_d = self._adam("opt_d")
+            self.opt_g = schedules.adam(settings, "opt_g")
+            self.opt_d = schedules.adam(settings, "opt_d")
             self.opt_g.build(self.generator.trainable_variables)
             self.opt_d.build(self.discriminator.trainable_variables)
-
-    def _adam(self, name: str) -> keras.optimizers.Optimizer:
-        s = self.settings
-        schedule = ConstantThenLinearDecay(s.lr, s.constant_steps, s.decay_steps)
-        return keras.optimizers.Adam(schedule, beta_1=s.beta1, beta_2=0.999, name=name)
 
     def checkpoint_objects(self) -> dict:
         return {"generator": self.generator, "discriminator": self.discriminator,

@@ -15,15 +15,15 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from pp_tf.gan import losses
+from pp_tf.gan import losses, schedules
 from pp_tf.gan.image_pool import ImagePool
-from pp_tf.gan.schedules import ConstantThenLinearDecay
 from pp_tf.models.cyclegan import NLayerDiscriminator, ResnetGenerator
 
 
-@dataclasses.dataclass(frozen=True)
-class CycleGANSettings:
-    image_size: int = 256
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CycleGANSettings(schedules.AdamSettings):
+    """The networks and losses (the image size and seed are the run's, `pp_tf.gan.config`)."""
+
     n_blocks: int = 9
     ngf: int = 64
     ndf: int = 64
@@ -31,45 +31,39 @@ class CycleGANSettings:
     pool_size: int = 50
     cycle_weight: float = 10.0
     identity_weight: float = 0.5
-    lr: float = 2e-4
-    beta1: float = 0.5
-    constant_steps: int = 100_000
-    decay_steps: int = 100_000
-    seed: int = 0
 
 
 class CycleGANTrainer:
     """Builds the models, optimizers and pools under `strategy` and defines the replica step."""
 
     name = "cyclegan"
+    data_transform = None
 
-    def __init__(self, settings: CycleGANSettings, strategy: tf.distribute.Strategy,
-                 global_batch_size: int):
+    def __init__(self, settings: CycleGANSettings, strategy: tf.distribute.Strategy, *,
+                 global_batch_size: int, image_size: int, seed: int):
+        """`seed` seeds the pools' draws (with the step, replica and pool)."""
         self.settings = settings
         self.strategy = strategy
         self.global_batch_size = global_batch_size
+        self.seed = int(seed)
         s = settings
         with strategy.scope():
             self.g_ab = ResnetGenerator(s.n_blocks, s.ngf, name="g_ab")
             self.g_ba = ResnetGenerator(s.n_blocks, s.ngf, name="g_ba")
             self.d_a = NLayerDiscriminator(s.n_layers, s.ndf, name="d_a")
             self.d_b = NLayerDiscriminator(s.n_layers, s.ndf, name="d_b")
-            self.opt_g = self._adam("opt_g")
-            self.opt_d = self._adam("opt_d")
+            self.opt_g = schedules.adam(s, "opt_g")
+            self.opt_d = schedules.adam(s, "opt_d")
             self.g_vars = self.g_ab.trainable_variables + self.g_ba.trainable_variables
             self.d_vars = self.d_a.trainable_variables + self.d_b.trainable_variables
             self.opt_g.build(self.g_vars)
             self.opt_d.build(self.d_vars)
-        shape = (s.image_size, s.image_size, 3)
+        shape = (image_size, image_size, 3)
         self.pool_a = ImagePool(strategy, s.pool_size, shape, "pool_a")
         self.pool_b = ImagePool(strategy, s.pool_size, shape, "pool_b")
 
-    def _adam(self, name: str) -> keras.optimizers.Optimizer:
-        s = self.settings
-        schedule = ConstantThenLinearDecay(s.lr, s.constant_steps, s.decay_steps)
-        return keras.optimizers.Adam(schedule, beta_1=s.beta1, beta_2=0.999, name=name)
-
     def checkpoint_objects(self) -> dict:
+        """What a checkpoint holds; the pools are this worker's replicas' own components."""
         return {"g_ab": self.g_ab, "g_ba": self.g_ba, "d_a": self.d_a, "d_b": self.d_b,
                 "opt_g": self.opt_g, "opt_d": self.opt_d,
                 "pool_a": self.pool_a.component_variables(),
@@ -108,7 +102,7 @@ class CycleGANTrainer:
         self.opt_g.apply_gradients(zip(tape.gradient(g_total, self.g_vars), self.g_vars))
 
         replica = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, tf.int64)
-        seed = tf.stack([tf.constant(s.seed, tf.int64), step])
+        seed = tf.stack([tf.constant(self.seed, tf.int64), step])
         seed = tf.random.experimental.stateless_fold_in(seed, replica)
         pooled_a = self.pool_a.query(fake_a, tf.random.experimental.stateless_fold_in(seed, 0))
         pooled_b = self.pool_b.query(fake_b, tf.random.experimental.stateless_fold_in(seed, 1))

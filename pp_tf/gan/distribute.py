@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -69,3 +70,30 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
 def worker_id(strategy: tf.distribute.Strategy) -> int:
     resolver = getattr(strategy, "cluster_resolver", None)
     return int(resolver.task_id or 0) if resolver is not None and resolver.task_type else 0
+
+
+def task_name(strategy: tf.distribute.Strategy) -> str:
+    """``<task type>-<index>`` of this worker (``chief-0`` outside a cluster)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return "chief-0"
+    return f"{resolver.task_type}-{int(resolver.task_id or 0)}"
+
+
+def common_values(strategy: tf.distribute.Strategy, values: list[int], length: int = 64
+                  ) -> set[int]:
+    """The values (non-negative ints, at most `length`) that every worker of the cluster holds.
+
+    Every worker must call this together (a collective gather); outside a cluster it
+    is `set(values)`.
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return set(values)
+    padded = np.full([length], -1, np.int64)
+    kept = sorted(values, reverse=True)[:length]
+    padded[:len(kept)] = kept
+    local = strategy.experimental_distribute_values_from_function(
+        lambda context: tf.constant(padded))
+    rows = strategy.gather(local, axis=0).numpy().reshape(-1, length)
+    return set.intersection(*(set(int(v) for v in row if v >= 0) for row in rows))

@@ -1,20 +1,26 @@
 """A GAN training run: strategy, data, distributed steps, checkpoints, TensorBoard, outputs.
 
-`train_gan(config)` runs `config.steps` steps of the chosen trainer:
+`train_gan(config)` runs `config.run.steps` steps of the trainer `config.model` picks:
 
 * the step is ``strategy.run(trainer.replica_step_fn(phase), (batch, step))``
   inside a `tf.function`, on batches from
   ``strategy.experimental_distribute_dataset``; the replicas' losses (each a
   `tf.nn.compute_average_loss` share) are summed into the global means;
 * every ``checkpoint_every`` steps (and at the end) a `tf.train.Checkpoint` of
-  the models, optimizers, image pools and step goes to
-  ``output_dir/checkpoints`` (`tf.train.CheckpointManager`, whose index file is
-  replaced atomically, so a kill leaves the previous checkpoint usable); under
-  MultiWorkerMirrored only the chief writes there, the other workers write to
-  a temporary folder they delete;
-* ``resume`` restores the latest checkpoint and continues at its step with the
-  data an uninterrupted run would have seen; an existing checkpoint without
-  ``resume`` is an error;
+  the models, optimizers, image pools and step goes to ``output_dir/checkpoints``
+  (`pp_tf.verified_checkpoints`: a SHA-256 manifest written atomically after the
+  files, so a failed or killed write leaves the previous checkpoint usable; a
+  failed write stops the run with `CheckpointWriteError`). Every checkpoint
+  records the run's settings and the data's identity (`run_settings`). Under
+  MultiWorkerMirrored each worker writes its own checkpoints (the chief to
+  ``checkpoints``, the others to ``checkpoints/<task>-<index>``): the image pools
+  are per replica, so each worker saves and restores its own;
+* ``resume`` restores the newest checkpoint that verifies (a corrupted one is
+  named and skipped; under MultiWorker, the newest step valid on every worker)
+  and continues at its step with the data an uninterrupted run would have seen;
+  settings that change the result must equal the checkpoint's unless named in
+  ``allow_changed`` (recorded in ``train_gan.json``); an existing checkpoint
+  without ``resume`` is an error;
 * every ``summary_every`` steps: every loss as a scalar, and a few inputs and
   outputs as images, to ``logdir`` (chief only);
 * at the end the generators go to ``output_dir/<name>.weights.h5`` (chief only),
@@ -26,76 +32,40 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import tempfile
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from pp_tf import image_io
+from pp_tf import image_io, run_settings, verified_checkpoints
 from pp_tf.gan import data, distribute
 from pp_tf.gan.cartoongan_trainer import CartoonGANSettings, CartoonGANTrainer
+from pp_tf.gan.config import (FREE_SETTINGS, MODELS, DataConfig, RunConfig, TrainConfig,
+                              settings_record as config_settings)
 from pp_tf.gan.cyclegan_trainer import CycleGANSettings, CycleGANTrainer
+from pp_tf.gan.trainer import Trainer
+
+__all__ = ["CHECKPOINT_DIR", "MODELS", "DataConfig", "RunConfig", "TrainConfig", "TrainResult",
+           "build_trainer", "checkpoint_folder", "train_gan"]
 
 CHECKPOINT_DIR = "checkpoints"
-MODELS = ("cyclegan", "cartoongan")
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """Everything a run needs; `pp_tf.scripts.train_gan` fills it from flags."""
-
-    model: str
-    output_dir: str
-    domain_a: str | None = None
-    domain_b: str | None = None
-    tfds: str | None = None
-    tfds_split_a: str = "trainA"
-    tfds_split_b: str = "trainB"
-    tfds_data_dir: str | None = None
-    shuffle_buffer: int = 256
-    logdir: str | None = None
-    steps: int = 200_000
-    batch_size: int = 1  # global
-    image_size: int = 256
-    seed: int = 0
-    resume: bool = False
-    checkpoint_every: int = 1_000
-    max_checkpoints: int = 3
-    summary_every: int = 100
-    lr: float = 2e-4
-    beta1: float = 0.5
-    constant_steps: int = 100_000
-    decay_steps: int = 100_000
-    n_blocks: int = 9
-    ngf: int = 64
-    ndf: int = 64
-    n_layers: int = 3
-    pool_size: int = 50
-    cycle_weight: float = 10.0
-    identity_weight: float = 0.5
-    init_steps: int = 2_000
-    content_weight: float = 10.0
-    vgg19_weights: str | None = None
-    deterministic: bool = False
 
 
 @dataclasses.dataclass
 class TrainResult:
-    """What a run leaves in memory (the files are in `config.output_dir`)."""
+    """What a run leaves in memory (the files are in `config.run.output_dir`)."""
 
     history: list[dict[str, float]]
     start_step: int
     step: int
-    trainer: object
+    trainer: Trainer
     strategy: tf.distribute.Strategy
     weights: dict[str, str]
 
 
-def _sources(config: TrainConfig) -> tuple[data.DomainSource, data.DomainSource]:
+def _sources(config: DataConfig) -> tuple[data.DomainSource, data.DomainSource]:
     if config.tfds:
         if config.domain_a or config.domain_b:
             raise ValueError("give either --tfds or --domain_a/--domain_b, not both")
@@ -107,23 +77,32 @@ def _sources(config: TrainConfig) -> tuple[data.DomainSource, data.DomainSource]
     return data.DomainSource(folder=config.domain_a), data.DomainSource(folder=config.domain_b)
 
 
-def build_trainer(config: TrainConfig, strategy: tf.distribute.Strategy, feature_extractor=None):
+def _identity(source: data.DomainSource) -> dict:
+    if source.folder:
+        return run_settings.folder_identity(image_io.list_images(source.folder), source.folder)
+    return run_settings.tfds_identity(source.tfds_name, source.tfds_split, source.tfds_data_dir)
+
+
+def build_trainer(config: TrainConfig, strategy: tf.distribute.Strategy,
+                  feature_extractor=None) -> Trainer:
     """The trainer `config.model` names, its networks built under `strategy`."""
-    schedule = dict(lr=config.lr, beta1=config.beta1, constant_steps=config.constant_steps,
-                    decay_steps=config.decay_steps)
-    if config.model == "cyclegan":
-        settings = CycleGANSettings(
-            image_size=config.image_size, n_blocks=config.n_blocks, ngf=config.ngf,
-            ndf=config.ndf, n_layers=config.n_layers, pool_size=config.pool_size,
-            cycle_weight=config.cycle_weight, identity_weight=config.identity_weight,
-            seed=config.seed, **schedule)
-        return CycleGANTrainer(settings, strategy, config.batch_size)
-    if config.model == "cartoongan":
-        settings = CartoonGANSettings(init_steps=config.init_steps,
-                                      content_weight=config.content_weight,
-                                      vgg19_weights=config.vgg19_weights, **schedule)
-        return CartoonGANTrainer(settings, strategy, config.batch_size, feature_extractor)
-    raise ValueError(f"unknown model {config.model!r}; choose one of {', '.join(MODELS)}")
+    if isinstance(config.model, CycleGANSettings):
+        return CycleGANTrainer(config.model, strategy, global_batch_size=config.run.batch_size,
+                               image_size=config.data.image_size, seed=config.run.seed)
+    if isinstance(config.model, CartoonGANSettings):
+        return CartoonGANTrainer(config.model, strategy, global_batch_size=config.run.batch_size,
+                                 feature_extractor=feature_extractor)
+    raise ValueError(f"unknown model settings {type(config.model).__name__}; "
+                     f"choose one of {', '.join(MODELS)}")
+
+
+def checkpoint_folder(config: TrainConfig, strategy: tf.distribute.Strategy
+                      ) -> verified_checkpoints.CheckpointFolder:
+    """This worker's checkpoints: the chief's in ``checkpoints``, another worker's below it."""
+    folder = os.path.join(config.run.output_dir, CHECKPOINT_DIR)
+    if not distribute.is_chief(strategy):
+        folder = os.path.join(folder, distribute.task_name(strategy))
+    return verified_checkpoints.CheckpointFolder(folder, config.run.max_checkpoints)
 
 
 def _to_unit(images: tf.Tensor) -> tf.Tensor:
@@ -143,9 +122,29 @@ def _save_weights_atomic(model: keras.Model, path: str) -> None:
             os.unlink(temporary)
 
 
+def _restore_point(folder, strategy, resume: bool):
+    """The checkpoint to resume from (None: start at step 0), and the skipped ones' problems."""
+    if not resume:
+        if folder.holds_anything():
+            raise FileExistsError(
+                f"{folder.folder} holds checkpoints of an earlier run: pass --resume to continue "
+                "it, or choose another --output_dir")
+        return None, []
+    valid, problems = folder.restore_candidates()
+    common = distribute.common_values(strategy, [entry.step for entry in valid])
+    chosen = next((entry for entry in valid if entry.step in common), None)
+    if chosen is None and folder.holds_anything():
+        details = "; ".join(problems) or "no complete checkpoint (no manifest written)"
+        raise verified_checkpoints.CheckpointError(
+            f"{folder.folder}: no valid checkpoint to resume from ({details})")
+    for problem in problems:
+        logging.warning("--resume: %s", problem)
+    return chosen, problems
+
+
 def train_gan(config: TrainConfig, strategy: tf.distribute.Strategy | None = None,
               feature_extractor=None) -> TrainResult:
-    """Trains `config.model` for `config.steps` steps (see the module docstring).
+    """Trains `config.model` for `config.run.steps` steps (see the module docstring).
 
     Args:
         strategy: default `distribute.make_strategy()`.
@@ -153,47 +152,68 @@ def train_gan(config: TrainConfig, strategy: tf.distribute.Strategy | None = Non
 
     Raises:
         FileExistsError: a checkpoint exists in `output_dir` and `resume` is False.
+        pp_tf.run_settings.SettingsChangedError: `resume` with settings that change the result.
+        pp_tf.verified_checkpoints.CheckpointError: a checkpoint cannot be written, or
+            `resume` finds checkpoints but none valid.
         pp_tf.gan.vgg19.VGG19WeightsError: CartoonGAN without VGG19 weights.
     """
+    run = config.run
     strategy = strategy or distribute.make_strategy()
     chief = distribute.is_chief(strategy)
-    if config.batch_size % strategy.num_replicas_in_sync:
-        raise ValueError(f"--batch_size={config.batch_size} (global) is not divisible by the "
+    if run.batch_size % strategy.num_replicas_in_sync:
+        raise ValueError(f"--batch_size={run.batch_size} (global) is not divisible by the "
                          f"{strategy.num_replicas_in_sync} replicas")
-    if config.deterministic:
+    if run.deterministic:
         tf.config.experimental.enable_op_determinism()
-    keras.utils.set_random_seed(config.seed)
+    keras.utils.set_random_seed(run.seed)
 
-    os.makedirs(config.output_dir, exist_ok=True)
-    checkpoint_dir = os.path.join(config.output_dir, CHECKPOINT_DIR)
-    latest = tf.train.latest_checkpoint(checkpoint_dir)
-    if latest and not config.resume:
-        raise FileExistsError(
-            f"{checkpoint_dir} holds a checkpoint of an earlier run ({os.path.basename(latest)}): "
-            "pass --resume to continue it, or choose another --output_dir")
-    sources = _sources(config)
+    os.makedirs(run.output_dir, exist_ok=True)
+    folder = checkpoint_folder(config, strategy)
+    sources = _sources(config.data)
+    settings = {**config_settings(config), "replicas": strategy.num_replicas_in_sync,
+                "data_a": _identity(sources[0]), "data_b": _identity(sources[1]),
+                "pp_tf_version": run_settings.version()}
+    restored, skipped = _restore_point(folder, strategy, run.resume)
+    changes = []
+    if restored is not None:
+        new_changes = run_settings.compare(
+            restored.record.get("settings", {}), settings, free=FREE_SETTINGS,
+            allowed=run_settings.parse_allowed(run.allow_changed), where=restored.prefix,
+            step=restored.step)
+        changes = restored.record.get("changes", []) + new_changes
 
     trainer = build_trainer(config, strategy, feature_extractor)
     with strategy.scope():
         step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     checkpoint = tf.train.Checkpoint(step=step_var, **trainer.checkpoint_objects())
-    if chief:
-        save_dir, scratch = checkpoint_dir, None
-    else:
-        scratch = tempfile.mkdtemp(prefix=f"worker{distribute.worker_id(strategy)}-")
-        save_dir = scratch
-    manager = tf.train.CheckpointManager(checkpoint, save_dir, max_to_keep=config.max_checkpoints)
-    if latest and config.resume:
-        checkpoint.restore(latest).assert_existing_objects_matched()
-        logging.info("resumed from %s at step %d", latest, step_var.numpy())
+    if restored is not None:
+        try:
+            checkpoint.read(restored.prefix).assert_existing_objects_matched()
+        except (AssertionError, ValueError, tf.errors.OpError) as error:
+            raise verified_checkpoints.CheckpointError(
+                f"{restored.prefix}: does not fit this run's models ({error}); an allowed "
+                "change of model, size or replicas cannot resume this checkpoint") from None
+        logging.info("resumed from %s at step %d", restored.prefix, step_var.numpy())
     start = int(step_var.numpy())
+    position = lambda step: {"images_per_domain": step * run.batch_size}  # noqa: E731
+    if restored is not None and restored.record.get("data_position") != position(start):
+        raise verified_checkpoints.CheckpointError(
+            f"{restored.prefix}: data position {restored.record.get('data_position')} does not "
+            f"match step {start} at batch {run.batch_size}")
 
-    transform = getattr(trainer, "data_transform", None)
-    dataset = data.paired_dataset(sources, config.image_size, config.seed, config.batch_size,
-                                  start, config.shuffle_buffer, transform)
+    def save(step: int) -> None:
+        def write(prefix):
+            checkpoint.write(prefix)
+            tf.train.load_checkpoint(prefix)  # the index reads back
+        folder.save(step, write, {"settings": settings, "changes": changes,
+                                  "worker": distribute.task_name(strategy),
+                                  "data_position": position(step)})
+
+    dataset = data.paired_dataset(sources, config.data.image_size, run.seed, run.batch_size,
+                                  start, config.data.shuffle_buffer, trainer.data_transform)
     preview_batch = next(iter(data.paired_dataset(
-        sources, config.image_size, config.seed, config.batch_size, 0, config.shuffle_buffer,
-        transform).take(1)))
+        sources, config.data.image_size, run.seed, run.batch_size, 0,
+        config.data.shuffle_buffer, trainer.data_transform).take(1)))
     preview_batch = tuple(x[:3] for x in preview_batch)
     iterator = iter(strategy.experimental_distribute_dataset(dataset))
 
@@ -204,26 +224,26 @@ def train_gan(config: TrainConfig, strategy: tf.distribute.Strategy | None = Non
             replica_fn = trainer.replica_step_fn(phase)
 
             @tf.function(autograph=False)  # explicit tf.while_loop/tf.cond only
-            def run(batch, step):
+            def run_step(batch, step):
                 per_replica = strategy.run(replica_fn, args=(batch, step))
                 return {name: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
                         for name, value in per_replica.items()}
 
-            compiled[phase] = run
+            compiled[phase] = run_step
         return compiled[phase]
 
-    writer = tf.summary.create_file_writer(config.logdir) if (config.logdir and chief) else None
+    writer = tf.summary.create_file_writer(run.logdir) if (run.logdir and chief) else None
     history: list[dict[str, float]] = []
     began = time.perf_counter()
-    step = start
-    for step in range(start, config.steps):
+    last_saved = start if restored is not None else None
+    for step in range(start, run.steps):
         phase = trainer.phase(step)
         losses = distributed_step(phase)(next(iterator), tf.constant(step, tf.int64))
         losses = {name: float(value.numpy()) for name, value in losses.items()}
         history.append({"step": step + 1, "phase": phase, **losses})
         step_var.assign(step + 1)
         done = step + 1
-        if done % config.summary_every == 0 or done == config.steps:
+        if done % run.summary_every == 0 or done == run.steps:
             if writer:
                 with writer.as_default(step=done):
                     for name, value in losses.items():
@@ -233,52 +253,31 @@ def train_gan(config: TrainConfig, strategy: tf.distribute.Strategy | None = Non
                 writer.flush()
             if chief:
                 rate = (done - start) / max(time.perf_counter() - began, 1e-9)
-                logging.info("step %d/%d (%s, %.2f steps/s): %s", done, config.steps, phase, rate,
+                logging.info("step %d/%d (%s, %.2f steps/s): %s", done, run.steps, phase, rate,
                              ", ".join(f"{k}={v:.4f}" for k, v in losses.items()))
-        if done % config.checkpoint_every == 0:
-            manager.save(checkpoint_number=done)
+        if done % run.checkpoint_every == 0:
+            save(done)
+            last_saved = done
     final = int(step_var.numpy())
-    if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(f"-{final}"):
-        manager.save(checkpoint_number=final)
+    if last_saved != final:
+        save(final)
 
     weights = {}
     for name, model in trainer.generators().items():
-        path = os.path.join(config.output_dir, f"{name}.weights.h5")
+        path = os.path.join(run.output_dir, f"{name}.weights.h5")
         if chief:
             _save_weights_atomic(model, path)
         weights[name] = path
     if chief:
-        report = {"config": dataclasses.asdict(config), "start_step": start, "final_step": final,
+        report = {"config": {"model": config.model_name, **dataclasses.asdict(config)},
+                  "start_step": start, "final_step": final,
                   "replicas": strategy.num_replicas_in_sync,
+                  "resumed_from": restored.prefix if restored else None,
+                  "skipped_checkpoints": skipped, "allowed_changes": changes,
+                  "settings": settings,
                   "last_losses": history[-1] if history else None,
                   "seconds_this_run": round(time.perf_counter() - began, 2)}
         image_io.write_bytes_atomic(json.dumps(report, indent=2).encode(),
-                                    os.path.join(config.output_dir, "train_gan.json"),
+                                    os.path.join(run.output_dir, "train_gan.json"),
                                     overwrite=True)
-    if scratch:
-        shutil.rmtree(scratch, ignore_errors=True)
     return TrainResult(history, start, final, trainer, strategy, weights)
-
-
-def replica_values(strategy: tf.distribute.Strategy, variable) -> list[np.ndarray]:
-    """The values of `variable` (Keras or tf) on each local replica."""
-    variable = getattr(variable, "_value", variable)  # a Keras variable wraps the tf one
-    return [np.asarray(v.numpy()) for v in strategy.experimental_local_results(variable)]
-
-
-def replica_values_equal(strategy: tf.distribute.Strategy, variables) -> list[str]:
-    """Names of the variables whose per-replica values differ (empty: replicas identical).
-
-    Raises:
-        ValueError: a variable does not have one value per local replica.
-    """
-    differing = []
-    replicas = len(strategy.extended.worker_devices)
-    for variable in variables:
-        values = replica_values(strategy, variable)
-        name = getattr(variable, "path", None) or variable.name
-        if len(values) != replicas:
-            raise ValueError(f"{name}: {len(values)} local values for {replicas} replicas")
-        if any(not np.array_equal(values[0], other) for other in values[1:]):
-            differing.append(name)
-    return differing

@@ -1,6 +1,8 @@
-"""CycleGAN's learning-rate policy: constant, then linear decay to zero."""
+"""The GAN trainers' optimizer: Adam with a constant-then-linear learning-rate decay."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import keras
 import tensorflow as tf
@@ -29,3 +31,19 @@ class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     def get_config(self) -> dict:
         return {"initial": self.initial, "constant_steps": self.constant_steps,
                 "decay_steps": self.decay_steps}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AdamSettings:
+    """The optimizer settings both trainers share (their settings extend these)."""
+
+    lr: float = 2e-4
+    beta1: float = 0.5
+    constant_steps: int = 100_000
+    decay_steps: int = 100_000
+
+
+def adam(settings: AdamSettings, name: str) -> keras.optimizers.Optimizer:
+    """Adam(lr, beta1, 0.999) on `ConstantThenLinearDecay` (counted in its own steps)."""
+    schedule = ConstantThenLinearDecay(settings.lr, settings.constant_steps, settings.decay_steps)
+    return keras.optimizers.Adam(schedule, beta_1=settings.beta1, beta_2=0.999, name=name)

@@ -4,89 +4,123 @@ r"""Trains a CycleGAN or a CartoonGAN with a custom loop under tf.distribute.
       --output_dir=runs/ukiyoe --logdir=runs/ukiyoe/tb --batch_size=1
   python -m pp_tf.scripts.train_gan --model=cartoongan --domain_a=photos/ --domain_b=hayao/ \
       --vgg19_weights=vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 --output_dir=runs/hayao
-  # continue after an interruption:
+  # continue after an interruption (same settings; the newest valid checkpoint):
   python -m pp_tf.scripts.train_gan ... --output_dir=runs/hayao --resume
+  # ... with a setting changed on purpose (recorded in train_gan.json and the checkpoints):
+  python -m pp_tf.scripts.train_gan ... --output_dir=runs/hayao --resume --lr=1e-4 \
+      --allow_changed=lr
 
 Devices: MirroredStrategy over the local GPUs (or CPU devices); with TF_CONFIG
 set, MultiWorkerMirroredStrategy (run the same command on every worker).
 --cpu_replicas=N splits the CPU into N logical devices (testing).
+A --resume whose settings change the result (anything but --logdir, --steps and the
+checkpoint/summary frequencies) is refused with the list of differences.
 CartoonGAN: --domain_a holds photos, --domain_b cartoons (with --tfds, pick the
 splits with --tfds_split_a/--tfds_split_b).
 """
 
+import dataclasses
 import sys
 
 from absl import app, flags
 
-_MODEL = flags.DEFINE_enum("model", "cyclegan", ["cyclegan", "cartoongan"], "What to train.")
-_OUTPUT = flags.DEFINE_string("output_dir", None,
-                              "Checkpoints, train_gan.json and the final *.weights.h5.")
-_DOMAIN_A = flags.DEFINE_string("domain_a", None, "Folder of domain A images (CartoonGAN: photos).")
-_DOMAIN_B = flags.DEFINE_string("domain_b", None,
-                                "Folder of domain B images (CartoonGAN: cartoons).")
-_TFDS = flags.DEFINE_string("tfds", None, "Prepared TFDS dataset, e.g. cycle_gan/ukiyoe2photo.")
-_SPLIT_A = flags.DEFINE_string("tfds_split_a", "trainA", "TFDS split of domain A.")
-_SPLIT_B = flags.DEFINE_string("tfds_split_b", "trainB", "TFDS split of domain B.")
-_TFDS_DIR = flags.DEFINE_string("tfds_data_dir", None, "TFDS data_dir.")
-_SHUFFLE = flags.DEFINE_integer("shuffle_buffer", 256, "Shuffle buffer of TFDS images.")
-_LOGDIR = flags.DEFINE_string("logdir", None, "TensorBoard folder (scalars and images).")
-_STEPS = flags.DEFINE_integer("steps", 200_000, "Training steps in all.")
-_BATCH = flags.DEFINE_integer("batch_size", 1, "Global batch size (all replicas together).")
-_SIZE = flags.DEFINE_integer("image_size", 256, "Training crop size (divisible by 4).")
-_SEED = flags.DEFINE_integer("seed", 0, "Seed of the data order, augmentation, pools and init.")
-_RESUME = flags.DEFINE_boolean("resume", False, "Continue from the latest checkpoint.")
-_CKPT_EVERY = flags.DEFINE_integer("checkpoint_every", 1_000, "Steps between checkpoints.")
-_SUMMARY_EVERY = flags.DEFINE_integer("summary_every", 100, "Steps between TensorBoard summaries.")
-_LR = flags.DEFINE_float("lr", 2e-4, "Adam learning rate.")
-_BETA1 = flags.DEFINE_float("beta1", 0.5, "Adam beta1.")
-_CONSTANT = flags.DEFINE_integer("constant_steps", 100_000, "Steps at the initial rate.")
-_DECAY = flags.DEFINE_integer("decay_steps", 100_000, "Steps of linear decay to 0 after those.")
-_N_BLOCKS = flags.DEFINE_integer("n_blocks", 9, "CycleGAN generator residual blocks.")
-_NGF = flags.DEFINE_integer("ngf", 64, "CycleGAN generator base filters.")
-_NDF = flags.DEFINE_integer("ndf", 64, "CycleGAN discriminator base filters.")
-_POOL = flags.DEFINE_integer("pool_size", 50, "CycleGAN image pool size per discriminator.")
-_LAMBDA = flags.DEFINE_float("cycle_weight", 10.0, "CycleGAN cycle-loss weight (lambda).")
-_IDT = flags.DEFINE_float("identity_weight", 0.5, "CycleGAN identity weight, times lambda.")
-_INIT = flags.DEFINE_integer("init_steps", 2_000, "CartoonGAN initialization-phase steps.")
-_CONTENT = flags.DEFINE_float("content_weight", 10.0, "CartoonGAN content-loss weight.")
-_VGG = flags.DEFINE_string(
-    "vgg19_weights", None,
+from pp_tf import run_settings
+from pp_tf.gan import config as gan_config
+from pp_tf.gan.cartoongan_trainer import CartoonGANSettings
+from pp_tf.gan.cyclegan_trainer import CycleGANSettings
+from pp_tf.gan.schedules import AdamSettings
+
+# Every default comes from the settings dataclasses (pp_tf.gan.config, the trainers).
+D, R, CY, CA, AD = (gan_config.DataConfig, gan_config.RunConfig, CycleGANSettings,
+                    CartoonGANSettings, AdamSettings)
+default = run_settings.field_default
+
+flags.DEFINE_enum("model", "cyclegan", list(gan_config.MODELS), "What to train.")
+flags.DEFINE_string("output_dir", None, "Checkpoints, train_gan.json and the final *.weights.h5.")
+flags.DEFINE_string("domain_a", default(D, "domain_a"),
+                    "Folder of domain A images (CartoonGAN: photos).")
+flags.DEFINE_string("domain_b", default(D, "domain_b"),
+                    "Folder of domain B images (CartoonGAN: cartoons).")
+flags.DEFINE_string("tfds", default(D, "tfds"),
+                    "Prepared TFDS dataset, e.g. cycle_gan/ukiyoe2photo.")
+flags.DEFINE_string("tfds_split_a", default(D, "tfds_split_a"), "TFDS split of domain A.")
+flags.DEFINE_string("tfds_split_b", default(D, "tfds_split_b"), "TFDS split of domain B.")
+flags.DEFINE_string("tfds_data_dir", default(D, "tfds_data_dir"), "TFDS data_dir.")
+flags.DEFINE_integer("shuffle_buffer", default(D, "shuffle_buffer"),
+                     "Shuffle buffer of TFDS images.")
+flags.DEFINE_integer("image_size", default(D, "image_size"), "Training crop size (divisible by 4).")
+flags.DEFINE_string("logdir", default(R, "logdir"), "TensorBoard folder (scalars and images).")
+flags.DEFINE_integer("steps", default(R, "steps"), "Training steps in all.")
+flags.DEFINE_integer("batch_size", default(R, "batch_size"),
+                     "Global batch size (all replicas together).")
+flags.DEFINE_integer("seed", default(R, "seed"),
+                     "Seed of the data order, augmentation, pools and init.")
+flags.DEFINE_boolean("deterministic", default(R, "deterministic"),
+                     "tf.config.experimental.enable_op_determinism().")
+flags.DEFINE_boolean("resume", default(R, "resume"),
+                     "Continue from the newest valid checkpoint, with the same settings.")
+flags.DEFINE_list("allow_changed", list(default(R, "allow_changed")),
+                  "With --resume: settings allowed to differ from the checkpoint's (recorded).")
+flags.DEFINE_integer("checkpoint_every", default(R, "checkpoint_every"),
+                     "Steps between checkpoints.")
+flags.DEFINE_integer("max_checkpoints", default(R, "max_checkpoints"),
+                     "Checkpoints kept (at least 2).")
+flags.DEFINE_integer("summary_every", default(R, "summary_every"),
+                     "Steps between TensorBoard summaries.")
+flags.DEFINE_float("lr", default(AD, "lr"), "Adam learning rate.")
+flags.DEFINE_float("beta1", default(AD, "beta1"), "Adam beta1.")
+flags.DEFINE_integer("constant_steps", default(AD, "constant_steps"), "Steps at the initial rate.")
+flags.DEFINE_integer("decay_steps", default(AD, "decay_steps"),
+                     "Steps of linear decay to 0 after those.")
+flags.DEFINE_integer("n_blocks", default(CY, "n_blocks"), "CycleGAN generator residual blocks.")
+flags.DEFINE_integer("ngf", default(CY, "ngf"), "CycleGAN generator base filters.")
+flags.DEFINE_integer("ndf", default(CY, "ndf"), "CycleGAN discriminator base filters.")
+flags.DEFINE_integer("n_layers", default(CY, "n_layers"), "CycleGAN discriminator layers.")
+flags.DEFINE_integer("pool_size", default(CY, "pool_size"),
+                     "CycleGAN image pool size per discriminator.")
+flags.DEFINE_float("cycle_weight", default(CY, "cycle_weight"),
+                   "CycleGAN cycle-loss weight (lambda).")
+flags.DEFINE_float("identity_weight", default(CY, "identity_weight"),
+                   "CycleGAN identity weight, times lambda.")
+flags.DEFINE_integer("init_steps", default(CA, "init_steps"),
+                     "CartoonGAN initialization-phase steps.")
+flags.DEFINE_float("content_weight", default(CA, "content_weight"),
+                   "CartoonGAN content-loss weight.")
+flags.DEFINE_string(
+    "vgg19_weights", default(CA, "vgg19_weights"),
     "CartoonGAN: vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 (default: the Keras cache); "
     "'random' = random weights, for tests only.")
-_CPU_REPLICAS = flags.DEFINE_integer("cpu_replicas", 0,
-                                     "Split the CPU into N logical devices (testing); 0: off.")
-_DETERMINISTIC = flags.DEFINE_boolean("deterministic", False,
-                                      "tf.config.experimental.enable_op_determinism().")
+flags.DEFINE_integer("cpu_replicas", 0, "Split the CPU into N logical devices (testing); 0: off.")
 flags.mark_flag_as_required("output_dir")
+FLAGS = flags.FLAGS
+
+
+def _by_field(cls, **overrides):
+    """An instance of dataclass `cls` whose every field is the flag of the same name."""
+    values = {f.name: FLAGS[f.name].value for f in dataclasses.fields(cls)}
+    values.update(overrides)
+    return cls(**values)
 
 
 def main(argv):
     del argv
-    if _CPU_REPLICAS.value:
+    if FLAGS.cpu_replicas:
         from pp_tf.gan import distribute  # before anything starts the TF runtime
 
-        distribute.configure_cpu_replicas(_CPU_REPLICAS.value)
+        distribute.configure_cpu_replicas(FLAGS.cpu_replicas)
     from pp_tf.gan import loop
     from pp_tf.gan.vgg19 import VGG19WeightsError
     from pp_tf.image_io import ImageError
+    from pp_tf.verified_checkpoints import CheckpointError
 
-    config = loop.TrainConfig(
-        model=_MODEL.value, output_dir=_OUTPUT.value, domain_a=_DOMAIN_A.value,
-        domain_b=_DOMAIN_B.value, tfds=_TFDS.value, tfds_split_a=_SPLIT_A.value,
-        tfds_split_b=_SPLIT_B.value, tfds_data_dir=_TFDS_DIR.value,
-        shuffle_buffer=_SHUFFLE.value, logdir=_LOGDIR.value, steps=_STEPS.value,
-        batch_size=_BATCH.value, image_size=_SIZE.value, seed=_SEED.value, resume=_RESUME.value,
-        checkpoint_every=_CKPT_EVERY.value, summary_every=_SUMMARY_EVERY.value, lr=_LR.value,
-        beta1=_BETA1.value, constant_steps=_CONSTANT.value, decay_steps=_DECAY.value,
-        n_blocks=_N_BLOCKS.value, ngf=_NGF.value, ndf=_NDF.value, pool_size=_POOL.value,
-        cycle_weight=_LAMBDA.value, identity_weight=_IDT.value, init_steps=_INIT.value,
-        content_weight=_CONTENT.value, vgg19_weights=_VGG.value,
-        deterministic=_DETERMINISTIC.value)
+    config = gan_config.TrainConfig(
+        model=_by_field(gan_config.SETTINGS[FLAGS.model]), data=_by_field(D),
+        run=_by_field(R, allow_changed=tuple(FLAGS.allow_changed)))
     try:
         result = loop.train_gan(config)
-    except (FileExistsError, VGG19WeightsError, ImageError, ValueError) as error:
+    except (FileExistsError, VGG19WeightsError, ImageError, CheckpointError, ValueError) as error:
         sys.exit(f"train_gan: {error}")
-    print(f"trained {config.model} to step {result.step}; generators: "
+    print(f"trained {FLAGS.model} to step {result.step}; generators: "
           f"{', '.join(result.weights.values())}")
 
 

@@ -4,15 +4,20 @@ r"""Computes a universal adversarial perturbation against a scene/object classif
       --xi=10 --norm=inf --mode=sgd --output=runs/uap/uap.npy
   python -m pp_tf.scripts.train_uap --attacker=saved_models/places365_resnet50 \
       --tfds=mepp18:validation --mode=deepfool --delta=0.2 --output=runs/mepp18/uap.npy
+  # continue after an interruption (same settings; the newest valid pass checkpoint):
+  python -m pp_tf.scripts.train_uap ... --output=runs/mepp18/uap.npy --resume
+  # ... accepting a changed setting on purpose (recorded in uap.json):
+  python -m pp_tf.scripts.train_uap ... --resume --max_passes=20 --allow_changed=max_passes
 """
+
+import sys
 
 from absl import app, flags
 
-from pp_tf import models
-from pp_tf.attacker import load_attacker
+from pp_tf import models, run_settings
 from pp_tf.attacks.uap import UAPConfig
-from pp_tf.datasets import views
-from pp_tf.uap_run import train_uap
+
+default = run_settings.field_default  # every UAP default is UAPConfig's
 
 _ATTACKER = flags.DEFINE_string("attacker", models.DEFAULT_ATTACKER,
                                 "A port_weights SavedModel folder, or an architecture name.")
@@ -21,18 +26,26 @@ _CROPS = flags.DEFINE_integer("crops_per_photo", 0,
                               "Random crops added per photo (for small photo sets).")
 _TFDS = flags.DEFINE_string("tfds", None, "Prepared TFDS data as dataset:split.")
 _TFDS_DIR = flags.DEFINE_string("tfds_data_dir", None, "TFDS data_dir.")
-_XI = flags.DEFINE_float("xi", 10.0, "Norm bound on the 0-255 scale.")
-_NORM = flags.DEFINE_enum("norm", "inf", ["inf", "2"], "Norm of the bound.")
-_MODE = flags.DEFINE_enum("mode", "sgd", ["deepfool", "sgd"],
+_XI = flags.DEFINE_float("xi", default(UAPConfig, "xi"), "Norm bound on the 0-255 scale.")
+_NORM = flags.DEFINE_enum("norm", default(UAPConfig, "norm"), ["inf", "2"], "Norm of the bound.")
+_MODE = flags.DEFINE_enum("mode", default(UAPConfig, "mode"), ["deepfool", "sgd"],
                           "deepfool: Moosavi-Dezfooli et al. 2017; sgd: Shafahi et al. 2020.")
-_EOT = flags.DEFINE_boolean("eot", False, "Optimise through random rescale, crop and JPEG (sgd).")
-_DELTA = flags.DEFINE_float("delta", 0.2, "Stop at a training fooling rate of 1 - delta.")
-_MAX_PASSES = flags.DEFINE_integer("max_passes", 10, "Passes over the training images at most.")
-_BATCH = flags.DEFINE_integer("batch_size", 32, "Images per step.")
-_SEED = flags.DEFINE_integer("seed", 0, "Seed of the shuffling and of the EOT draws.")
+_EOT = flags.DEFINE_boolean("eot", default(UAPConfig, "eot"),
+                            "Optimise through random rescale, crop and JPEG (sgd).")
+_DELTA = flags.DEFINE_float("delta", default(UAPConfig, "delta"),
+                            "Stop at a training fooling rate of 1 - delta.")
+_MAX_PASSES = flags.DEFINE_integer("max_passes", default(UAPConfig, "max_passes"),
+                                   "Passes over the training images at most.")
+_BATCH = flags.DEFINE_integer("batch_size", default(UAPConfig, "batch_size"), "Images per step.")
+_SEED = flags.DEFINE_integer("seed", default(UAPConfig, "seed"),
+                             "Seed of the shuffling and of the EOT draws.")
 _OUTPUT = flags.DEFINE_string("output", None, "The .npy to write (with .png and .json beside).")
 _LOGDIR = flags.DEFINE_string("logdir", None, "TensorBoard log folder.")
-_RESUME = flags.DEFINE_boolean("resume", False, "Continue from the last pass's checkpoint.")
+_RESUME = flags.DEFINE_boolean("resume", False,
+                               "Continue from the last valid pass checkpoint, same settings.")
+_ALLOW = flags.DEFINE_list("allow_changed", [],
+                           "With --resume: settings allowed to differ from the checkpoint's "
+                           "(recorded in the .json).")
 flags.mark_flag_as_required("output")
 
 
@@ -40,17 +53,31 @@ def main(argv):
     del argv
     if bool(_IMAGES.value) == bool(_TFDS.value):
         raise app.UsageError("give exactly one of --images and --tfds")
+    from pp_tf.attacker import load_attacker
+    from pp_tf.datasets import views
+    from pp_tf.image_io import ImageError
+    from pp_tf.uap_run import train_uap
+    from pp_tf.verified_checkpoints import CheckpointError
+
     attacker = load_attacker(_ATTACKER.value)
     size = (attacker.view.resize_size, attacker.view.crop_size)
     if _IMAGES.value:
         images, _ = views.load_photo_views(_IMAGES.value, *size, crops_per_photo=_CROPS.value,
                                            seed=_SEED.value)
+        source = {"images": _IMAGES.value, "crops_per_photo": _CROPS.value,
+                  "files": run_settings.folder_identity(views.photo_paths(_IMAGES.value))}
     else:
         images, _ = views.load_tfds_views(_TFDS.value, *size, data_dir=_TFDS_DIR.value)
+        name, _, split = _TFDS.value.partition(":")
+        source = run_settings.tfds_identity(name, split, _TFDS_DIR.value)
     config = UAPConfig(xi=_XI.value, norm=_NORM.value, mode=_MODE.value, delta=_DELTA.value,
                        max_passes=_MAX_PASSES.value, batch_size=_BATCH.value, eot=_EOT.value,
                        seed=_SEED.value)
-    report = train_uap(attacker, images, config, _OUTPUT.value, _RESUME.value, _LOGDIR.value)
+    try:
+        report = train_uap(attacker, images, config, _OUTPUT.value, resume=_RESUME.value,
+                           logdir=_LOGDIR.value, allow_changed=_ALLOW.value, data_source=source)
+    except (CheckpointError, ImageError, ValueError) as error:
+        sys.exit(f"train_uap: {error}")
     print(f"fooling rate on the {report['images']} training images: "
           f"{report['fooling_rate']:.3f}; wrote {_OUTPUT.value}")
 
