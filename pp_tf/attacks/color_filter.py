@@ -117,6 +117,7 @@ class ColorFilterConfig:
     learning_rate: float = 0.02
     look: Look = "natural"
     look_weight: float = 20.0  # on the mean squared distance from the look's curve (0-1 scale)
+    objective: pgd.Objective = "top5"
     confidence: float = 3.0  # logits below the fifth class at which the loss stops rising
     appeal_weight: float = 0.0  # on the NIMA mean score, when an appeal function is given
     eot_samples: int = 2
@@ -168,7 +169,7 @@ class ColorFilter:
         filtered = apply_curve(photos / 255.0, theta) * 255.0
         losses = pgd.member_losses(self.attackers, filtered, labels, seed,
                                    eot_samples=config.eot_samples, diversity=config.diversity,
-                                   objective="top5", confidence=config.confidence)
+                                   objective=config.objective, confidence=config.confidence)
         grid = tf.linspace(0.0, 1.0, 256)
         shape = apply_curve(tf.tile(grid[:, None], [1, 3]), theta)
         distance = tf.reduce_mean(tf.square(shape - self.target))

@@ -111,8 +111,10 @@ class PGDConfig:
     momentum: float = 1.0  # 0: plain PGD
     eot_samples: int = 2  # 0: no EOT
     diversity: float = 0.5  # DI probability; 0: off
-    random_start: bool = True
-    objective: Objective = "ce"
+    random_start: bool = False  # True: Madry et al.'s uniform start in the xi-ball
+    delta_scale: float = 1.0  # the perturbation's size relative to the photos (bilinear up)
+    objective: Objective = "top5"
+    confidence: float = 10.0  # objective "top5": logits below the fifth class to aim for
     seed: int = 0
 
     def __post_init__(self):
@@ -122,6 +124,8 @@ class PGDConfig:
             raise ValueError(f"need steps >= 1, eot_samples >= 0, momentum >= 0: {self}")
         if not 0 <= self.diversity <= 1:
             raise ValueError(f"diversity is a probability, got {self.diversity}")
+        if not 0 < self.delta_scale <= 1:
+            raise ValueError(f"delta_scale must be in (0, 1], got {self.delta_scale}")
         if self.objective not in ("ce", "top5"):
             raise ValueError(f"objective must be 'ce' or 'top5', got {self.objective!r}")
 
@@ -133,8 +137,10 @@ class PGDConfig:
 class PGD:
     """L-inf PGD + EOT + momentum + DI against `attackers`; see the module docstring.
 
-    `PGD(attackers, config)(photos)` -> the perturbation `delta`, float `[b, h, w, 3]`,
-    `|delta| <= xi` and `photos + delta` in [0, 255]. Photos of one call share a size.
+    `PGD(attackers, config)(photos)` -> the perturbation `delta`, float
+    `[b, h', w', 3]` with `|delta| <= xi`, at `config.delta_scale` times the photos' size
+    (`delta_shape`); the attackers see `clip(photos + resize_delta(delta, (h, w)))`.
+    Photos of one call share a size.
     """
 
     def __init__(self, attackers: Sequence[Attacker], config: PGDConfig = PGDConfig()):
@@ -148,33 +154,45 @@ class PGD:
         self.step = tf.function(self._step, input_signature=[photos, photos, photos, labels, seed])
         self.start = tf.function(self._start, input_signature=[photos, seed])
 
+    def delta_shape(self, shape) -> tuple[int, int, int, int]:
+        """The perturbation's `[b, h', w', 3]` for photos of `shape` `[b, h, w, 3]`."""
+        scale = self.config.delta_scale
+        return (int(shape[0]), max(1, round(shape[1] * scale)), max(1, round(shape[2] * scale)), 3)
+
     def __repr__(self) -> str:
         fields = ", ".join(f"{f.name}={getattr(self.config, f.name)!r}"
                            for f in dataclasses.fields(self.config))
         return f"PGD({fields}; attackers={[a.name for a in self.attackers]})"
 
-    def _start(self, photos, seed):
+    def _start(self, zeros, seed):
         xi = self.config.xi
         if not self.config.random_start:
-            return tf.zeros_like(photos)
-        delta = tf.random.stateless_uniform(tf.shape(photos), seed, -xi, xi)
-        return tf.clip_by_value(photos + delta, 0.0, 255.0) - photos
+            return zeros
+        return tf.random.stateless_uniform(tf.shape(zeros), seed, -xi, xi)
 
     def _step(self, photos, delta, velocity, labels, seed):
         """One ascent step: -> (delta, velocity, loss `[b]` summed over attackers)."""
         config = self.config
         with tf.GradientTape() as tape:
             tape.watch(delta)
-            adversarial = tf.clip_by_value(photos + delta, 0.0, 255.0)
-            loss = tf.add_n(list(member_losses(
+            adversarial = tf.clip_by_value(
+                photos + resize_delta(delta, tf.shape(photos)[1:3]), 0.0, 255.0)
+            losses = member_losses(
                 self.attackers, adversarial, labels, seed, eot_samples=config.eot_samples,
-                diversity=config.diversity, objective=config.objective)))
+                diversity=config.diversity, objective=config.objective,
+                confidence=config.confidence)
+            loss = tf.add_n(list(losses))
             total = tf.reduce_sum(loss)
         gradient = tape.gradient(total, delta)
         gradient /= tf.reduce_mean(tf.abs(gradient), [1, 2, 3], keepdims=True) + 1e-12
         velocity = config.momentum * velocity + gradient
-        delta = tf.clip_by_value(delta + config.alpha * tf.sign(velocity), -config.xi, config.xi)
-        delta = tf.clip_by_value(photos + delta, 0.0, 255.0) - photos
+        step = config.alpha * tf.sign(velocity)
+        if config.objective == "top5":
+            # A photo whose label is `confidence` below the fifth class for every member
+            # (on this step's draws) is left as it is: no more change than needed.
+            done = tf.reduce_all(tf.stack(losses) >= config.confidence - 1e-3, 0)
+            step *= 1.0 - tf.cast(done, tf.float32)[:, None, None, None]
+        delta = tf.clip_by_value(delta + step, -config.xi, config.xi)
         return delta, velocity, loss
 
     def __call__(self, photos, labels: Sequence | None = None, seed=None) -> tf.Tensor:
@@ -187,8 +205,8 @@ class PGD:
         labels = tuple(tf.convert_to_tensor(label, tf.int32) for label in labels)
         seed = np.asarray(seed if seed is not None else (self.config.seed, 0), np.int64)
         base = tf.constant((seed % (2 ** 31)).astype(np.int32))
-        delta = self.start(photos, base)
-        velocity = tf.zeros_like(photos)
+        delta = self.start(tf.zeros(self.delta_shape(photos.shape)), base)
+        velocity = tf.zeros_like(delta)
         for step in range(self.config.steps):
             delta, velocity, _ = self.step(photos, delta, velocity, labels,
                                            base + tf.constant([0, 1000 * (step + 1)]))
@@ -212,12 +230,18 @@ def working_photo(photo: np.ndarray, shorter_side: int) -> tf.Tensor:
     return tf.image.resize(image, size, method="bilinear", antialias=True)
 
 
+def resize_delta(delta, size):
+    """Bilinear resize of `delta` `[b, h', w', 3]` to `size` (h, w): smooth, no blocks, and a
+    convex combination of its values, so within the same L-inf bound."""
+    return tf.image.resize(delta, size, method="bilinear")
+
+
 def upsample_delta(delta, shape, xi: float) -> np.ndarray:
     """A working-resolution `delta` `[1, h', w', 3]` on the full photo `shape` `(h, w, ...)`:
     bilinear (smooth, no blocks), rounded to integers within `floor(xi)`; int16 `[h, w, 3]`."""
     delta = tf.convert_to_tensor(delta, tf.float32)
     if tuple(delta.shape[1:3]) != tuple(shape[:2]):
-        delta = tf.image.resize(delta, shape[:2], method="bilinear")
+        delta = resize_delta(delta, shape[:2])
     limit = float(np.floor(xi + 1e-6))
     return np.clip(np.rint(delta[0].numpy()), -limit, limit).astype(np.int16)
 

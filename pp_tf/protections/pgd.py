@@ -40,6 +40,12 @@ class PGDSettings:
     diversity: float = dataclasses.field(
         default=0.5, metadata={"help": "Probability of a random resize-and-pad of each "
                                        "attacker input per step (input diversity; 0: off)."})
+    random_start: bool = dataclasses.field(
+        default=False, metadata={"help": "Start PGD at a uniform random point of the xi-ball "
+                                        "(else at the photo)."})
+    delta_scale: float = dataclasses.field(
+        default=1.0, metadata={"help": "Size of the PGD perturbation relative to the working "
+                                       "photo (bilinear up: smoother, lower-frequency)."})
     working_size: int = dataclasses.field(
         default=0, metadata={"help": "Shorter side at which a per-photo attack is optimised "
                                      "(0: the largest attacker view's resize size)."})
@@ -54,7 +60,9 @@ class PGDSettings:
     def config(self) -> pgd.PGDConfig:
         return pgd.PGDConfig(xi=self.xi, steps=self.steps, step_size=self.step_size or None,
                              momentum=self.momentum, eot_samples=self.eot_samples,
-                             diversity=self.diversity, seed=self.seed)
+                             diversity=self.diversity, random_start=self.random_start,
+                             delta_scale=self.delta_scale,
+                             seed=self.seed)
 
 
 def photo_seed(seed: int, name: str) -> np.ndarray:
