@@ -127,7 +127,8 @@ def report(row: dict) -> None:
           f"{fmt_target(row['trained_gone'], target.get('trained'))}  per attacker "
           f"{row['per_trained_gone']}; top-1 changed {row['trained_changed']:.3g}; "
           f"after upload {row['trained_gone_upload']:.3g}")
-    print(f"  unseen gone from top-5 as saved: {fmt_target(row['unseen_gone'], target.get('unseen'))}")
+    print(f"  unseen gone from top-5 as saved: "
+          f"{fmt_target(row['unseen_gone'], target.get('unseen'))}")
     print(f"  unseen gone from top-5 after upload: "
           f"{fmt_target(row['unseen_gone_upload'], target.get('upload'))}; kept "
           f"{fmt_target(kept, target.get('kept'))} of the as-saved effect")

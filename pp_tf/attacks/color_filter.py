@@ -113,14 +113,14 @@ class ColorFilterConfig:
     """Settings of a colour-filter run."""
 
     pieces: int = 32
-    steps: int = 40
-    learning_rate: float = 0.02
+    steps: int = 50
+    learning_rate: float = 0.05
     look: Look = "natural"
-    look_weight: float = 20.0  # on the mean squared distance from the look's curve (0-1 scale)
-    objective: pgd.Objective = "top5"
-    confidence: float = 3.0  # logits below the fifth class at which the loss stops rising
+    look_weight: float = 50.0  # on the mean squared distance from the look's curve (0-1 scale)
+    objective: pgd.Objective = "ce"
+    confidence: float = 8.0  # the cap of the fooling loss (`pgd.member_losses`)
     appeal_weight: float = 0.0  # on the NIMA mean score, when an appeal function is given
-    eot_samples: int = 2
+    eot_samples: int = 1
     diversity: float = 0.5
     seed: int = 0
 
@@ -143,8 +143,8 @@ class ColorFilter:
     raise (NIMA's mean), weighted by `config.appeal_weight`.
     """
 
-    def __init__(self, attackers: Sequence[Attacker], config: ColorFilterConfig = ColorFilterConfig(),
-                 appeal: AppealFn | None = None):
+    def __init__(self, attackers: Sequence[Attacker],
+                 config: ColorFilterConfig = ColorFilterConfig(), appeal: AppealFn | None = None):
         if not attackers:
             raise ValueError("the colour filter needs at least one attacker")
         self.attackers = tuple(attackers)

@@ -66,9 +66,9 @@ def member_losses(attackers: Sequence[Attacker], photos, labels: Sequence, seed,
         eot_samples: random rescale + crop + JPEG draws averaged (0: none, the
             plain view).
         diversity: probability of a random resize-and-pad of each input.
-        objective: `ce`, the cross-entropy of the label (to raise), or `top5`,
-            `-max(top5_margin, -confidence)` (to raise; stops rising once the label
-            is `confidence` logits below the fifth other class).
+        objective: `ce`, the cross-entropy of the label, capped at `confidence`
+            when that is > 0; or `top5`, `-max(top5_margin, -confidence)`, which stops
+            rising once the label is `confidence` logits below the fifth other class.
     Returns:
         One `[b]` tensor per attacker, averaged over the EOT draws; ascending it fools.
     """
@@ -89,6 +89,8 @@ def member_losses(attackers: Sequence[Attacker], photos, labels: Sequence, seed,
         tiled = tf.tile(tf.cast(label, tf.int32), [draws])
         if objective == "ce":
             loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tiled, logits=logits)
+            if confidence > 0:
+                loss = tf.minimum(loss, confidence)
         else:
             loss = -tf.maximum(top5_margin(logits, tiled), -confidence)
         losses.append(tf.reduce_mean(tf.reshape(loss, [draws, -1]), 0))
@@ -187,9 +189,9 @@ class PGD:
         gradient /= tf.reduce_mean(tf.abs(gradient), [1, 2, 3], keepdims=True) + 1e-12
         velocity = config.momentum * velocity + gradient
         step = config.alpha * tf.sign(velocity)
-        if config.objective == "top5":
-            # A photo whose label is `confidence` below the fifth class for every member
-            # (on this step's draws) is left as it is: no more change than needed.
+        if config.confidence > 0:
+            # A photo whose loss is at its cap for every member (on this step's draws)
+            # is left as it is: no more change than needed.
             done = tf.reduce_all(tf.stack(losses) >= config.confidence - 1e-3, 0)
             step *= 1.0 - tf.cast(done, tf.float32)[:, None, None, None]
         delta = tf.clip_by_value(delta + step, -config.xi, config.xi)

@@ -20,44 +20,33 @@ import tensorflow as tf
 from pp_tf import attacker as attacker_lib
 from pp_tf.attacks import color_filter, pgd
 from pp_tf.protections.base import PhotoContext, Prepared, Protection, register
-from pp_tf.protections.pgd import DEFAULT_ATTACKERS, photo_seed
+from pp_tf.protections.pgd import (ATTACKER_HELP, DEFAULT_ATTACKERS, DIVERSITY_HELP, EOT_HELP,
+                                   STEPS_HELP, WORKING_SIZE_HELP, photo_seed, setting)
+
+_DEFAULTS = color_filter.ColorFilterConfig()
 
 
 @dataclasses.dataclass(frozen=True)
 class ColorFilterSettings:
-    attacker: str = dataclasses.field(
-        default=DEFAULT_ATTACKERS, metadata={"help": "Attackers to fool (comma list of "
-                                                     "architectures, exports or .keras files)."})
-    pieces: int = dataclasses.field(
-        default=32, metadata={"help": "Pieces of each channel's tone curve (color_filter)."})
-    steps: int = dataclasses.field(
-        default=40, metadata={"help": "Optimisation steps per photo (pgd, color_filter)."})
-    learning_rate: float = dataclasses.field(
-        default=0.02, metadata={"help": "Adam learning rate of the curve parameters "
-                                        "(color_filter)."})
-    look: Literal["natural", "vivid", "warm"] = dataclasses.field(
-        default="natural", metadata={"help": "Curve the filter stays near: natural (the "
-                                             "identity), vivid (contrast S-curve), warm."})
-    look_weight: float = dataclasses.field(
-        default=20.0, metadata={"help": "Weight of the mean squared distance from the look's "
-                                        "curve (color_filter)."})
-    confidence: float = dataclasses.field(
-        default=3.0, metadata={"help": "Logits below the fifth class at which the fooling "
-                                       "loss stops rising (color_filter)."})
-    nima: str | None = dataclasses.field(
-        default=None, metadata={"help": "NIMA SavedModel (port_weights) or .keras scorer: "
-                                        "adds an appeal term (color_filter)."})
-    appeal_weight: float = dataclasses.field(
-        default=1.0, metadata={"help": "Weight of NIMA's mean score when --nima is given."})
-    eot_samples: int = dataclasses.field(
-        default=2, metadata={"help": "Random rescale+crop+JPEG draws averaged per step "
-                                     "(EOT; 0: off)."})
-    diversity: float = dataclasses.field(
-        default=0.5, metadata={"help": "Probability of a random resize-and-pad of each "
-                                       "attacker input per step (input diversity; 0: off)."})
-    working_size: int = dataclasses.field(
-        default=0, metadata={"help": "Shorter side at which a per-photo attack is optimised "
-                                     "(0: the largest attacker view's resize size)."})
+    attacker: str = setting(DEFAULT_ATTACKERS, ATTACKER_HELP)
+    pieces: int = setting(_DEFAULTS.pieces, "Pieces of each channel's tone curve "
+                                            "(color_filter).")
+    steps: int = setting(_DEFAULTS.steps, STEPS_HELP)
+    learning_rate: float = setting(_DEFAULTS.learning_rate, "Adam learning rate of the curve "
+                                                            "parameters (color_filter).")
+    look: Literal["natural", "vivid", "warm"] = setting(
+        _DEFAULTS.look, "Curve the filter stays near: natural (the identity), vivid (a "
+                        "contrast S-curve), warm (red up, blue down).")
+    look_weight: float = setting(_DEFAULTS.look_weight, "Weight of the mean squared distance "
+                                                        "from the look's curve (color_filter).")
+    confidence: float = setting(_DEFAULTS.confidence, "Cap of the fooling loss (cross-entropy "
+                                                      "of the clean label; color_filter).")
+    nima: str | None = setting(None, "NIMA SavedModel (port_weights) or .keras scorer: adds "
+                                     "an appeal term (color_filter).")
+    appeal_weight: float = setting(1.0, "Weight of NIMA's mean score when --nima is given.")
+    eot_samples: int = setting(_DEFAULTS.eot_samples, EOT_HELP)
+    diversity: float = setting(_DEFAULTS.diversity, DIVERSITY_HELP)
+    working_size: int = setting(0, WORKING_SIZE_HELP)
     seed: int = 0
 
     def __post_init__(self):

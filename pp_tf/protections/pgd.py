@@ -18,37 +18,40 @@ from pp_tf.attacks import pgd
 from pp_tf.protections.base import PhotoContext, Prepared, Protection, file_rng, register
 
 DEFAULT_ATTACKERS = "efficientnet_lite0,efficientnet_lite1"
+_DEFAULTS = pgd.PGDConfig()
+
+
+def setting(default, help_text: str):
+    """A settings field with its `protect` flag help (shared by the per-photo attacks)."""
+    return dataclasses.field(default=default, metadata={"help": help_text})
+
+
+# Settings that pgd and color_filter share have one help text.
+ATTACKER_HELP = "Attackers to fool (comma list of architectures, exports or .keras files)."
+STEPS_HELP = "Optimisation steps per photo (pgd, color_filter)."
+EOT_HELP = "Random rescale+crop+JPEG draws averaged per step (EOT; 0: off)."
+DIVERSITY_HELP = ("Probability of a random resize-and-pad of each attacker input per step "
+                  "(input diversity; 0: off).")
+WORKING_SIZE_HELP = ("Shorter side at which a per-photo attack is optimised (0: the largest "
+                     "attacker view's resize size).")
 
 
 @dataclasses.dataclass(frozen=True)
 class PGDSettings:
-    attacker: str = dataclasses.field(
-        default=DEFAULT_ATTACKERS, metadata={"help": "Attackers to fool (comma list of "
-                                                     "architectures, exports or .keras files)."})
-    xi: float = dataclasses.field(
-        default=8.0, metadata={"help": "L-inf budget on the 0-255 scale (noise, per-photo "
-                                       "attacks)."})
-    steps: int = dataclasses.field(
-        default=20, metadata={"help": "Optimisation steps per photo (pgd, color_filter)."})
-    step_size: float = dataclasses.field(
-        default=0.0, metadata={"help": "PGD step on the 0-255 scale (0: 2 * xi / steps)."})
-    momentum: float = dataclasses.field(
-        default=1.0, metadata={"help": "MI-FGSM momentum of the PGD step (0: plain PGD)."})
-    eot_samples: int = dataclasses.field(
-        default=2, metadata={"help": "Random rescale+crop+JPEG draws averaged per step "
-                                     "(EOT; 0: off)."})
-    diversity: float = dataclasses.field(
-        default=0.5, metadata={"help": "Probability of a random resize-and-pad of each "
-                                       "attacker input per step (input diversity; 0: off)."})
-    random_start: bool = dataclasses.field(
-        default=False, metadata={"help": "Start PGD at a uniform random point of the xi-ball "
-                                        "(else at the photo)."})
-    delta_scale: float = dataclasses.field(
-        default=1.0, metadata={"help": "Size of the PGD perturbation relative to the working "
-                                       "photo (bilinear up: smoother, lower-frequency)."})
-    working_size: int = dataclasses.field(
-        default=0, metadata={"help": "Shorter side at which a per-photo attack is optimised "
-                                     "(0: the largest attacker view's resize size)."})
+    attacker: str = setting(DEFAULT_ATTACKERS, ATTACKER_HELP)
+    xi: float = setting(_DEFAULTS.xi, "L-inf budget on the 0-255 scale (noise, per-photo "
+                                      "attacks).")
+    steps: int = setting(_DEFAULTS.steps, STEPS_HELP)
+    step_size: float = setting(0.0, "PGD step on the 0-255 scale (0: 2 * xi / steps).")
+    momentum: float = setting(_DEFAULTS.momentum, "MI-FGSM momentum of the PGD step (0: plain "
+                                                  "PGD).")
+    eot_samples: int = setting(_DEFAULTS.eot_samples, EOT_HELP)
+    diversity: float = setting(_DEFAULTS.diversity, DIVERSITY_HELP)
+    random_start: bool = setting(_DEFAULTS.random_start, "Start PGD at a uniform random point "
+                                                         "of the xi-ball (else at the photo).")
+    delta_scale: float = setting(_DEFAULTS.delta_scale, "Size of the PGD perturbation relative "
+                                                        "to the working photo (bilinear up).")
+    working_size: int = setting(0, WORKING_SIZE_HELP)
     seed: int = 0
 
     def __post_init__(self):
@@ -61,8 +64,7 @@ class PGDSettings:
         return pgd.PGDConfig(xi=self.xi, steps=self.steps, step_size=self.step_size or None,
                              momentum=self.momentum, eot_samples=self.eot_samples,
                              diversity=self.diversity, random_start=self.random_start,
-                             delta_scale=self.delta_scale,
-                             seed=self.seed)
+                             delta_scale=self.delta_scale, seed=self.seed)
 
 
 def photo_seed(seed: int, name: str) -> np.ndarray:
