@@ -25,6 +25,7 @@ original file. The targets are printed beside the figures.
 from __future__ import annotations
 
 import io
+import json
 import os
 import time
 
@@ -47,6 +48,8 @@ _TRAINED = flags.DEFINE_string("trained", "efficientnet_lite0,efficientnet_lite1
 _UNSEEN = flags.DEFINE_string("unseen", "efficientnet_lite2", "Attacker never optimised against.")
 _XI = flags.DEFINE_float("xi", 8.0, "pgd's budget, and the noise control's.")
 _SKIP_12MP = flags.DEFINE_boolean("skip_12mp", False, "Skip the 12 MP timing.")
+_SETTINGS = flags.DEFINE_string("settings", "{}", "JSON {setting: value} overrides for every "
+                                "method that has the setting (e.g. '{\"steps\": 30}').")
 
 TARGETS = {
     "color_filter": {"trained": 0.75, "unseen": 0.50, "kept": 0.90, "psnr": None, "s_12mp": 20.0},
@@ -78,7 +81,7 @@ def top5(attacker, photo: np.ndarray) -> np.ndarray:
 
 
 def method_settings(name: str):
-    values = {"attacker": _TRAINED.value, "xi": _XI.value}
+    values = {"attacker": _TRAINED.value, "xi": _XI.value, **json.loads(_SETTINGS.value)}
     return protections.get(name).make_settings(values)
 
 

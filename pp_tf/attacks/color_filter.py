@@ -9,9 +9,10 @@ non-negative parameters theta[c, 0..K-1]:
 
 theta = 1 is the identity; y(0) = 0, y(1) = 1 and y is monotone for any
 theta >= 0. theta is optimised with Adam (clamped at 0 after each step, as in
-the published code) to push each attacker's clean top-1 out of its top 5
-(`pgd.member_losses`, objective `top5`), through EOT (rescale, crop, JPEG)
-and input diversity, while a penalty keeps the curve near a target curve (a
+the published code) to raise each attacker's cross-entropy of its clean top-1,
+capped at `confidence` (`pgd.member_losses`; the `top5` margin objective is the
+alternative), through EOT (rescale, crop, JPEG) and input diversity, while a
+penalty keeps the curve near a target curve (a
 "look": the identity for `natural`, a contrast S-curve for `vivid`, a warm
 white balance for `warm`), and an optional appeal term raises a NIMA score.
 
