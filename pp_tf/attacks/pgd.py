@@ -121,7 +121,7 @@ class PGDConfig:
     random_start: bool = False  # True: Madry et al.'s uniform start in the xi-ball
     delta_scale: float = 1.0  # the perturbation's size relative to the photos (bilinear up)
     objective: Objective = "top5"
-    confidence: float = 10.0  # objective "top5": logits below the fifth class to aim for
+    confidence: float = 10.0  # top5: logits below the fifth class to aim for; ce: its cap
     seed: int = 0
 
     def __post_init__(self):
@@ -205,8 +205,7 @@ class PGD:
     def __call__(self, photos, labels: Sequence | None = None, seed=None) -> tf.Tensor:
         """`photos` float or uint8 `[b, h, w, 3]`; `labels` per attacker (default: each
         attacker's clean top-1); `seed` an int pair (default `(config.seed, 0)`)."""
-        photos = tf.convert_to_tensor(photos)
-        photos = tf.cast(photos, tf.float32)
+        photos = tf.cast(tf.convert_to_tensor(photos), tf.float32)
         if labels is None:
             labels = clean_labels(self.attackers, photos)
         labels = tuple(tf.convert_to_tensor(label, tf.int32) for label in labels)
