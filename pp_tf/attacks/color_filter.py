@@ -115,11 +115,11 @@ class ColorFilterConfig:
 
     pieces: int = 32
     steps: int = 50
-    learning_rate: float = 0.05
+    learning_rate: float = 0.1
     look: Look = "natural"
     look_weight: float = 50.0  # on the mean squared distance from the look's curve (0-1 scale)
     objective: pgd.Objective = "ce"
-    confidence: float = 8.0  # the cap of the fooling loss (`pgd.member_losses`)
+    confidence: float = 12.0  # the cap of the fooling loss (`pgd.member_losses`)
     appeal_weight: float = 0.0  # on the NIMA mean score, when an appeal function is given
     eot_samples: int = 1
     diversity: float = 0.5
