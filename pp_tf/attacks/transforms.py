@@ -47,3 +47,28 @@ def jpeg_straight_through(images, seed, quality=(60, 90)):
 def photo_pipeline(images, seed):
     """Rescale and crop, then JPEG: the default EOT distribution."""
     return jpeg_straight_through(random_rescale_crop(images, seed), seed)
+
+
+def input_diversity(images, seed, shrink=(0.9, 1.0), probability=0.5):
+    """A random resize-and-pad of square `images` `[b, s, s, 3]`, back to `s` x `s`.
+
+    Input diversity (DI-FGSM; Xie et al., "Improving transferability of
+    adversarial examples with input diversity", CVPR 2019): with
+    `probability`, shrink by a random factor in `shrink` and pad with zeros
+    at a random offset to the original size (the fixed-input-size form of
+    the paper's enlarge-and-pad); otherwise return `images`. One draw per
+    batch; gradients flow through.
+    """
+    size = tf.shape(images)[1]
+    size_f = tf.cast(size, tf.float32)
+    inner = tf.cast(tf.round(size_f * _uniform(seed, shrink[0], shrink[1], 6)), tf.int32)
+    inner = tf.clip_by_value(inner, 1, size)
+    shrunk = tf.image.resize(images, [inner, inner], antialias=True)
+    slack = size - inner + 1
+    top = tf.random.stateless_uniform([], seed + tf.constant([0, 7]), 0, slack, tf.int32)
+    left = tf.random.stateless_uniform([], seed + tf.constant([0, 8]), 0, slack, tf.int32)
+    padded = tf.pad(shrunk, [[0, 0], [top, size - inner - top], [left, size - inner - left],
+                             [0, 0]])
+    padded = tf.reshape(padded, tf.shape(images))
+    padded.set_shape(images.shape)
+    return tf.cond(_uniform(seed, 0.0, 1.0, 9) < probability, lambda: padded, lambda: images)

@@ -1,0 +1,212 @@
+"""Adversarial colour filter: a per-channel tone curve that fools an ensemble.
+
+Zhao, Liu & Larson, "Adversarial Color Enhancement: Generating Unrestricted
+Adversarial Images by Optimizing a Color Filter", BMVC 2020 (ACE). For each
+channel c, a monotone piecewise-linear curve with K pieces on [0, 1], with
+non-negative parameters theta[c, 0..K-1]:
+
+    y(x) = (K / sum_k theta[c, k]) * sum_k clip(x - k/K, 0, 1/K) * theta[c, k]
+
+theta = 1 is the identity; y(0) = 0, y(1) = 1 and y is monotone for any
+theta >= 0. theta is optimised with Adam (clamped at 0 after each step, as in
+the published code) to raise each attacker's cross-entropy of its clean top-1,
+capped at `confidence` (`pgd.member_losses`; the `top5` margin objective is the
+alternative), through EOT (rescale, crop, JPEG) and input diversity, while a
+penalty keeps the curve near a target curve (a
+"look": the identity for `natural`, a contrast S-curve for `vivid`, a warm
+white balance for `warm`), and an optional appeal term raises a NIMA score.
+
+The curve is resolution-independent: it is optimised on a working-size copy
+of the photo and applied at full resolution as an exact 256-entry lookup
+table per channel (`lookup_table`, `apply_lookup_table`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Literal, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from pp_tf.attacker import Attacker
+from pp_tf.attacks import pgd
+
+Look = Literal["natural", "vivid", "warm"]
+LOOKS: tuple[str, ...] = ("natural", "vivid", "warm")
+AppealFn = Callable[[tf.Tensor], tf.Tensor]  # float photos [b, h, w, 3] 0-255 -> score [b]
+
+
+def curve(x, theta):
+    """The paper's formula: `x` float in [0, 1] `[..., 3]`, `theta` `[3, K]` -> `y` `[..., 3]`.
+    (Memory grows with K; `apply_curve` is the same function by interpolation.)"""
+    theta = tf.convert_to_tensor(theta, tf.float32)
+    pieces = theta.shape[-1]
+    starts = tf.range(pieces, dtype=tf.float32) / pieces
+    segments = tf.clip_by_value(tf.cast(x, tf.float32)[..., None] - starts, 0.0, 1.0 / pieces)
+    return pieces / tf.reduce_sum(theta, -1) * tf.reduce_sum(segments * theta, -1)
+
+
+def knots(theta):
+    """The curve's values at k/K, k = 0..K: `[3, K + 1]`, from 0 to 1."""
+    theta = tf.convert_to_tensor(theta, tf.float32)
+    cumulative = tf.cumsum(theta, -1) / tf.reduce_sum(theta, -1, keepdims=True)
+    return tf.concat([tf.zeros_like(cumulative[:, :1]), cumulative], -1)
+
+
+def apply_curve(images, theta):
+    """The curve on float photos `[..., h, w, 3]` in [0, 1], by linear interpolation
+    between the knots (equal to `curve`; memory does not grow with K); differentiable
+    in `images` and `theta`."""
+    theta = tf.convert_to_tensor(theta, tf.float32)
+    pieces = theta.shape[-1]
+    images = tf.convert_to_tensor(images, tf.float32)
+    shape = tf.shape(images)
+    channels_first = tf.transpose(tf.reshape(images, [-1, 3]))  # [3, n]
+    position = tf.clip_by_value(channels_first, 0.0, 1.0) * pieces
+    index = tf.clip_by_value(tf.floor(position), 0.0, pieces - 1.0)
+    values = knots(theta)
+    low = tf.gather(values, tf.cast(index, tf.int32), batch_dims=1)
+    high = tf.gather(values, tf.cast(index, tf.int32) + 1, batch_dims=1)
+    out = low + (position - index) * (high - low)
+    return tf.reshape(tf.transpose(out), shape)
+
+
+def lookup_table(theta) -> np.ndarray:
+    """uint8 `[3, 256]`: the curve at v / 255 for every 8-bit value v, on the 0-255 scale."""
+    grid = np.arange(256, dtype=np.float32) / 255.0
+    values = curve(np.repeat(grid[:, None], 3, 1), theta).numpy()  # [256, 3]
+    return np.clip(np.rint(values.T * 255.0), 0, 255).astype(np.uint8)
+
+
+def apply_lookup_table(photo: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """uint8 photo `[..., 3]` through a `[3, 256]` table, per channel (exact at any size)."""
+    return np.stack([table[c][photo[..., c]] for c in range(3)], -1)
+
+
+def look_curve(look: str, x):
+    """The target curve of a look at `x` `[n]` in [0, 1] -> `[n, 3]` (monotone, 0 -> 0, 1 -> 1)."""
+    x = np.asarray(x, np.float64)
+    if look == "natural":
+        out = np.stack([x, x, x], -1)
+    elif look == "vivid":  # an S-curve: slope 0.65 in the shadows and highlights, 1.35 mid-tones
+        s = x - 0.35 * np.sin(2 * np.pi * x) / (2 * np.pi)
+        out = np.stack([s, s, s], -1)
+    elif look == "warm":  # red up, blue down: gamma curves
+        out = np.stack([x ** 0.85, x ** 0.97, x ** 1.2], -1)
+    else:
+        raise ValueError(f"look must be one of {LOOKS}, got {look!r}")
+    return out.astype(np.float32)
+
+
+def look_theta(look: str, pieces: int) -> np.ndarray:
+    """The `[3, K]` parameters whose curve passes through the look's curve at every k/K."""
+    at_knots = look_curve(look, np.linspace(0.0, 1.0, pieces + 1))  # [K + 1, 3]
+    return (np.diff(at_knots, axis=0).T * pieces).astype(np.float32)
+
+
+def identity_theta(pieces: int) -> np.ndarray:
+    return np.ones([3, pieces], np.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class ColorFilterConfig:
+    """Settings of a colour-filter run."""
+
+    pieces: int = 32
+    steps: int = 50
+    learning_rate: float = 0.1
+    look: Look = "natural"
+    look_weight: float = 50.0  # on the mean squared distance from the look's curve (0-1 scale)
+    objective: pgd.Objective = "ce"
+    confidence: float = 12.0  # the cap of the fooling loss (`pgd.member_losses`)
+    appeal_weight: float = 0.0  # on the NIMA mean score, when an appeal function is given
+    eot_samples: int = 1
+    diversity: float = 0.5
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.pieces < 2 or self.steps < 1 or self.learning_rate <= 0:
+            raise ValueError(f"need pieces >= 2, steps >= 1, learning_rate > 0: {self}")
+        if self.look not in LOOKS:
+            raise ValueError(f"look must be one of {LOOKS}, got {self.look!r}")
+        if self.look_weight < 0 or self.appeal_weight < 0 or self.eot_samples < 0:
+            raise ValueError(f"weights and eot_samples must be >= 0: {self}")
+        if not 0 <= self.diversity <= 1:
+            raise ValueError(f"diversity is a probability, got {self.diversity}")
+
+
+class ColorFilter:
+    """ACE against `attackers`; `ColorFilter(attackers, config)(photos)` -> theta `[3, K]`.
+
+    One curve for the whole batch `photos` `[b, h, w, 3]` (0-255): call it with one
+    photo for a per-photo filter. `appeal`, if given, maps float photos to a score to
+    raise (NIMA's mean), weighted by `config.appeal_weight`.
+    """
+
+    def __init__(self, attackers: Sequence[Attacker],
+                 config: ColorFilterConfig = ColorFilterConfig(), appeal: AppealFn | None = None):
+        if not attackers:
+            raise ValueError("the colour filter needs at least one attacker")
+        self.attackers = tuple(attackers)
+        self.config = config
+        self.appeal = appeal
+        self.target = tf.constant(look_curve(config.look, np.linspace(0, 1, 256)))  # [256, 3]
+        photos = tf.TensorSpec([None, None, None, 3], tf.float32)
+        theta = tf.TensorSpec([3, config.pieces], tf.float32)
+        labels = tuple(tf.TensorSpec([None], tf.int32) for _ in self.attackers)
+        self.step = tf.function(self._step, input_signature=[
+            photos, theta, theta, theta, labels, tf.TensorSpec([2], tf.int32),
+            tf.TensorSpec([], tf.float32)])
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{f.name}={getattr(self.config, f.name)!r}"
+                           for f in dataclasses.fields(self.config))
+        return f"ColorFilter({fields}; attackers={[a.name for a in self.attackers]})"
+
+    def objective(self, photos, theta, labels, seed):
+        """-> (total to minimise, per-attacker losses to raise, look distance, appeal)."""
+        config = self.config
+        filtered = apply_curve(photos / 255.0, theta) * 255.0
+        losses = pgd.member_losses(self.attackers, filtered, labels, seed,
+                                   eot_samples=config.eot_samples, diversity=config.diversity,
+                                   objective=config.objective, confidence=config.confidence)
+        grid = tf.linspace(0.0, 1.0, 256)
+        shape = apply_curve(tf.tile(grid[:, None], [1, 3]), theta)
+        distance = tf.reduce_mean(tf.square(shape - self.target))
+        appeal = (tf.reduce_mean(self.appeal(filtered)) if self.appeal is not None
+                  else tf.constant(0.0))
+        fooling = tf.reduce_mean(tf.add_n(list(losses)))
+        total = -fooling + config.look_weight * distance - config.appeal_weight * appeal
+        return total, losses, distance, appeal
+
+    def _step(self, photos, theta, first, second, labels, seed, count):
+        """One Adam step on theta (then clamped at 0): -> (theta, first, second, total)."""
+        with tf.GradientTape() as tape:
+            tape.watch(theta)
+            total = self.objective(photos, theta, labels, seed)[0]
+        gradient = tape.gradient(total, theta)
+        beta1, beta2 = 0.9, 0.999
+        first = beta1 * first + (1 - beta1) * gradient
+        second = beta2 * second + (1 - beta2) * tf.square(gradient)
+        corrected = (first / (1 - beta1 ** count)) / (
+            tf.sqrt(second / (1 - beta2 ** count)) + 1e-8)
+        theta = tf.maximum(theta - self.config.learning_rate * corrected, 0.0)
+        # All-zero theta in a channel would make the curve undefined: keep a floor on the sum.
+        theta = tf.where(tf.reduce_sum(theta, -1, keepdims=True) > 1e-3, theta, tf.ones_like(theta))
+        return theta, first, second, total
+
+    def __call__(self, photos, labels: Sequence | None = None, seed=None) -> np.ndarray:
+        photos = tf.cast(tf.convert_to_tensor(photos), tf.float32)
+        if labels is None:
+            labels = pgd.clean_labels(self.attackers, photos)
+        labels = tuple(tf.convert_to_tensor(label, tf.int32) for label in labels)
+        seed = np.asarray(seed if seed is not None else (self.config.seed, 0), np.int64)
+        base = tf.constant((seed % (2 ** 31)).astype(np.int32))
+        theta = tf.constant(look_theta(self.config.look, self.config.pieces))
+        first = second = tf.zeros_like(theta)
+        for step in range(self.config.steps):
+            theta, first, second, _ = self.step(
+                photos, theta, first, second, labels, base + tf.constant([0, 1000 * (step + 1)]),
+                tf.constant(step + 1, tf.float32))
+        return theta.numpy()

@@ -1,0 +1,132 @@
+"""`color_filter`: a per-photo adversarial tone curve (ACE, Zhao, Liu & Larson, BMVC 2020).
+
+Per channel, a monotone piecewise-linear curve of `pieces` pieces is optimised
+(`pp_tf.attacks.color_filter`) on a working-size copy of the photo against the
+attacker ensemble, through EOT, while staying near the curve of a `look`
+(`natural`: the identity); with `nima`, an appeal term raises NIMA's score.
+The curve is applied to the full-resolution photo as an exact 256-entry lookup
+table per channel; its parameters go into the manifest (`protect.json`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Callable, Literal
+
+import numpy as np
+import tensorflow as tf
+
+from pp_tf import attacker as attacker_lib
+from pp_tf.attacks import color_filter, pgd
+from pp_tf.protections.base import PhotoContext, Prepared, Protection, register
+from pp_tf.protections.pgd import (ATTACKER_HELP, DEFAULT_ATTACKERS, DIVERSITY_HELP, EOT_HELP,
+                                   STEPS_HELP, WORKING_SIZE_HELP, photo_seed, setting)
+
+_DEFAULTS = color_filter.ColorFilterConfig()
+
+
+@dataclasses.dataclass(frozen=True)
+class ColorFilterSettings:
+    attacker: str = setting(DEFAULT_ATTACKERS, ATTACKER_HELP)
+    pieces: int = setting(_DEFAULTS.pieces, "Pieces of each channel's tone curve "
+                                            "(color_filter).")
+    steps: int = setting(_DEFAULTS.steps, STEPS_HELP)
+    learning_rate: float = setting(_DEFAULTS.learning_rate, "Adam learning rate of the curve "
+                                                            "parameters (color_filter).")
+    look: Literal["natural", "vivid", "warm"] = setting(
+        _DEFAULTS.look, "Curve the filter stays near: natural (the identity), vivid (a "
+                        "contrast S-curve), warm (red up, blue down).")
+    look_weight: float = setting(_DEFAULTS.look_weight, "Weight of the mean squared distance "
+                                                        "from the look's curve (color_filter).")
+    confidence: float = setting(_DEFAULTS.confidence, "Cap of the fooling loss (cross-entropy "
+                                                      "of the clean label; color_filter).")
+    nima: str | None = setting(None, "NIMA SavedModel (port_weights) or .keras scorer: adds "
+                                     "an appeal term (color_filter).")
+    appeal_weight: float = setting(1.0, "Weight of NIMA's mean score when --nima is given.")
+    eot_samples: int = setting(_DEFAULTS.eot_samples, EOT_HELP)
+    diversity: float = setting(_DEFAULTS.diversity, DIVERSITY_HELP)
+    working_size: int = setting(0, WORKING_SIZE_HELP)
+    seed: int = 0
+
+    def __post_init__(self):
+        attacker_lib.split_attacker_spec(self.attacker)
+        if self.working_size < 0:
+            raise ValueError(f"working_size must be >= 0, got {self.working_size}")
+        if self.nima is not None and not os.path.exists(self.nima):
+            raise ValueError(f"nima: no such SavedModel folder or .keras file {self.nima!r}")
+        self.config()
+
+    def config(self) -> color_filter.ColorFilterConfig:
+        return color_filter.ColorFilterConfig(
+            pieces=self.pieces, steps=self.steps, learning_rate=self.learning_rate,
+            look=self.look, look_weight=self.look_weight, confidence=self.confidence,
+            appeal_weight=self.appeal_weight if self.nima else 0.0,
+            eot_samples=self.eot_samples, diversity=self.diversity, seed=self.seed)
+
+
+def load_appeal(path: str, build: Callable | None = None) -> color_filter.AppealFn:
+    """NIMA's mean score as a differentiable function of float photos (0-255, any size).
+
+    `path` is a `.keras` model (0-255 pixels at 224 -> 10 score probabilities; loaded
+    with safe_mode) or a NIMA SavedModel from `port_weights`, whose uint8 signature has
+    no gradient: its variables are copied by name into a fresh `build()` model
+    (default: `pp_tf.models.nima.NimaMobileNet`).
+    """
+    import keras
+
+    from pp_tf.models import nima
+
+    if path.endswith(".keras"):
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    else:
+        loaded = tf.saved_model.load(path)  # kept alive while its variables are read
+        saved = {v.name.split(":")[0]: v
+                 for v in loaded.signatures["serving_default"].variables}
+        model = (build or nima.NimaMobileNet)()
+        for weight in model.weights:
+            if weight.path in saved and tuple(saved[weight.path].shape) == tuple(weight.shape):
+                weight.assign(saved[weight.path])
+            elif "seed_generator" not in weight.path:
+                raise ValueError(f"{path}: not a NIMA export of this architecture (no "
+                                 f"variable {weight.path} {tuple(weight.shape)})")
+
+    def appeal(photos):
+        return nima.mean_and_std(model(nima.nima_view(photos), training=False))[0]
+
+    return appeal
+
+
+def curve_record(theta: np.ndarray, look: str) -> dict:
+    """The manifest's account of a curve: enough to rebuild the lookup table."""
+    return {"pieces": int(theta.shape[-1]), "look": look,
+            "theta": [[round(float(v), 6) for v in channel] for channel in theta],
+            "formula": "y = K / sum(theta_c) * sum_k clip(x - k/K, 0, 1/K) * theta_c[k], "
+                       "x and y in [0, 1], channels RGB"}
+
+
+def build(settings: ColorFilterSettings) -> Prepared:
+    attackers = attacker_lib.load_attackers(settings.attacker)
+    appeal = load_appeal(settings.nima) if settings.nima else None
+    attack = color_filter.ColorFilter(attackers, settings.config(), appeal)
+    size = pgd.working_size(attackers, settings.working_size)
+
+    def apply(photo: np.ndarray, context: PhotoContext) -> np.ndarray:
+        work = pgd.working_photo(photo, size)
+        labels = pgd.clean_labels(attackers, work)
+        theta = attack(work, labels, photo_seed(settings.seed, context.name))
+        context.record["color_filter"] = {
+            **curve_record(theta, settings.look),
+            "working_shape": [int(n) for n in work.shape[1:3]],
+            "clean_top1": {a.name: a.class_names[int(label[0])]
+                           for a, label in zip(attackers, labels)},
+        }
+        return color_filter.apply_lookup_table(photo, color_filter.lookup_table(theta))
+
+    return Prepared(apply, tuple(a.name for a in attackers),
+                    {"attack": repr(attack), "working_size": size})
+
+
+PROTECTION = register(Protection(
+    "color_filter", "per-photo adversarial tone curve (ACE) against an attacker ensemble, "
+                    "applied as a lookup table at full resolution", ColorFilterSettings, build))

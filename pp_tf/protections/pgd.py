@@ -1,0 +1,99 @@
+"""`pgd`: per-photo L-inf PGD against an attacker ensemble (EOT, momentum, input diversity).
+
+The attack (`pp_tf.attacks.pgd`) runs on a working-size copy of the photo
+(shorter side = the largest attacker view's resize, unless `working_size`), each
+attacker seeing it through its own view; the perturbation is then upsampled
+bilinearly (smooth, no blocks) to the full photo and rounded, so the output is
+within `xi` of the original at every pixel, at any resolution.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from pp_tf import attacker as attacker_lib
+from pp_tf.attacks import pgd
+from pp_tf.protections.base import PhotoContext, Prepared, Protection, file_rng, register
+
+DEFAULT_ATTACKERS = "efficientnet_lite0,efficientnet_lite1"
+_DEFAULTS = pgd.PGDConfig()
+
+
+def setting(default, help_text: str):
+    """A settings field with its `protect` flag help (shared by the per-photo attacks)."""
+    return dataclasses.field(default=default, metadata={"help": help_text})
+
+
+# Settings that pgd and color_filter share have one help text.
+ATTACKER_HELP = "Attackers to fool (comma list of architectures, exports or .keras files)."
+STEPS_HELP = "Optimisation steps per photo (pgd, color_filter)."
+EOT_HELP = "Random rescale+crop+JPEG draws averaged per step (EOT; 0: off)."
+DIVERSITY_HELP = ("Probability of a random resize-and-pad of each attacker input per step "
+                  "(input diversity; 0: off).")
+WORKING_SIZE_HELP = ("Shorter side at which a per-photo attack is optimised (0: the largest "
+                     "attacker view's resize size).")
+
+
+@dataclasses.dataclass(frozen=True)
+class PGDSettings:
+    attacker: str = setting(DEFAULT_ATTACKERS, ATTACKER_HELP)
+    xi: float = setting(_DEFAULTS.xi, "L-inf budget on the 0-255 scale (noise, per-photo "
+                                      "attacks).")
+    steps: int = setting(_DEFAULTS.steps, STEPS_HELP)
+    step_size: float = setting(0.0, "PGD step on the 0-255 scale (0: 2 * xi / steps).")
+    momentum: float = setting(_DEFAULTS.momentum, "MI-FGSM momentum of the PGD step (0: plain "
+                                                  "PGD).")
+    eot_samples: int = setting(_DEFAULTS.eot_samples, EOT_HELP)
+    diversity: float = setting(_DEFAULTS.diversity, DIVERSITY_HELP)
+    random_start: bool = setting(_DEFAULTS.random_start, "Start PGD at a uniform random point "
+                                                         "of the xi-ball (else at the photo).")
+    delta_scale: float = setting(_DEFAULTS.delta_scale, "Size of the PGD perturbation relative "
+                                                        "to the working photo (bilinear up).")
+    working_size: int = setting(0, WORKING_SIZE_HELP)
+    seed: int = 0
+
+    def __post_init__(self):
+        attacker_lib.split_attacker_spec(self.attacker)  # raises on an empty entry
+        if self.step_size < 0 or self.working_size < 0:
+            raise ValueError(f"step_size and working_size must be >= 0: {self}")
+        self.config()  # validates the rest
+
+    def config(self) -> pgd.PGDConfig:
+        return pgd.PGDConfig(xi=self.xi, steps=self.steps, step_size=self.step_size or None,
+                             momentum=self.momentum, eot_samples=self.eot_samples,
+                             diversity=self.diversity, random_start=self.random_start,
+                             delta_scale=self.delta_scale, seed=self.seed)
+
+
+def photo_seed(seed: int, name: str) -> np.ndarray:
+    """An int pair for the stateless random ops, from the run's seed and the file name."""
+    return file_rng(seed, name).integers(0, 2 ** 31 - 1, 2)
+
+
+def build(settings: PGDSettings) -> Prepared:
+    attackers = attacker_lib.load_attackers(settings.attacker)
+    attack = pgd.PGD(attackers, settings.config())
+    size = pgd.working_size(attackers, settings.working_size)
+
+    def apply(photo: np.ndarray, context: PhotoContext) -> np.ndarray:
+        work = pgd.working_photo(photo, size)
+        labels = pgd.clean_labels(attackers, work)
+        delta = attack(work, labels, photo_seed(settings.seed, context.name))
+        out = pgd.add_delta(photo, pgd.upsample_delta(delta, photo.shape, settings.xi))
+        context.record["pgd"] = {
+            "working_shape": [int(n) for n in work.shape[1:3]],
+            "clean_top1": {a.name: a.class_names[int(label[0])]
+                           for a, label in zip(attackers, labels)},
+            "max_change": int(np.abs(out.astype(np.int16) - photo).max()),
+        }
+        return out
+
+    return Prepared(apply, tuple(a.name for a in attackers),
+                    {"attack": repr(attack), "working_size": size})
+
+
+PROTECTION = register(Protection(
+    "pgd", "per-photo L-inf PGD against an attacker ensemble (EOT, momentum, input "
+           "diversity), within xi at full resolution", PGDSettings, build))

@@ -1,0 +1,146 @@
+"""The adversarial colour filter (pp_tf.attacks.color_filter, method `color_filter`)."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+import tiny_models
+from pp_tf import export
+from pp_tf.attacks import color_filter as cf
+from pp_tf.attacks import pgd
+from pp_tf.protect import ProtectConfig, protect_folder
+from pp_tf.protections import color_filter as cf_method
+from test_pgd import other_attacker, tiny_attacker
+
+
+def test_the_curve_is_the_identity_at_init_and_monotone_for_any_theta(rng):
+    x = np.linspace(0, 1, 1001, dtype=np.float32)[:, None].repeat(3, 1)
+    for theta in (cf.identity_theta(32), cf.look_theta("natural", 32)):
+        np.testing.assert_allclose(cf.curve(x, theta).numpy(), x, atol=1e-6)
+        np.testing.assert_allclose(cf.apply_curve(x, theta).numpy(), x, atol=1e-6)
+    np.testing.assert_array_equal(cf.lookup_table(cf.identity_theta(32)),
+                                  np.arange(256, dtype=np.uint8)[None].repeat(3, 0))
+    for pieces in (2, 7, 32):
+        theta = rng.uniform(0, 3, (3, pieces)).astype(np.float32)
+        theta[0, ::2] = 0  # flat pieces are allowed
+        y = cf.curve(x, theta).numpy()
+        assert (np.diff(y, axis=0) >= -1e-6).all()
+        np.testing.assert_allclose(y[0], 0, atol=1e-6)
+        np.testing.assert_allclose(y[-1], 1, atol=1e-5)
+        # The interpolation form is the paper's formula.
+        np.testing.assert_allclose(cf.apply_curve(x, theta).numpy(), y, atol=1e-5)
+
+
+def test_the_lookup_table_at_full_resolution_is_the_curve_on_every_pixel(rng):
+    photo = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    theta = rng.uniform(0.1, 2, (3, 32)).astype(np.float32)
+    table = cf.lookup_table(theta)
+    assert table.shape == (3, 256) and table.dtype == np.uint8
+    out = cf.apply_lookup_table(photo, table)
+    direct = np.clip(np.rint(cf.curve(photo / 255.0, theta).numpy() * 255), 0, 255)
+    np.testing.assert_array_equal(out, direct.astype(np.uint8))
+    for c in range(3):  # monotone per channel
+        assert (np.diff(table[c].astype(int)) >= 0).all()
+
+
+@pytest.mark.parametrize("look", cf.LOOKS)
+def test_looks_are_monotone_curves_from_0_to_1(look):
+    x = np.linspace(0, 1, 256)
+    y = cf.look_curve(look, x)
+    assert (np.diff(y, axis=0) >= 0).all()
+    np.testing.assert_allclose(y[0], 0, atol=1e-6)
+    np.testing.assert_allclose(y[-1], 1, atol=1e-6)
+    theta = cf.look_theta(look, 32)
+    assert (theta >= 0).all()
+    np.testing.assert_allclose(cf.curve(x[:, None].repeat(3, 1), theta).numpy(), y, atol=0.02)
+    if look != "natural":
+        assert np.abs(y - x[:, None]).max() > 0.03
+
+
+def test_the_filter_fools_through_eot_and_keeps_the_curve_monotone():
+    attackers = (tiny_attacker(), other_attacker())
+    images, _ = tiny_models.synthetic_images(1, seed=7)
+    config = cf.ColorFilterConfig(steps=15, learning_rate=0.05, look_weight=1.0,
+                                  eot_samples=2, confidence=5.0)
+    attack = cf.ColorFilter(attackers, config)
+    photos = tf.constant(images)
+    labels = pgd.clean_labels(attackers, photos)
+    start = cf.look_theta("natural", 32)
+    theta = attack(photos, labels, seed=(1, 2))
+    assert theta.shape == (3, 32) and (theta >= 0).all() and np.isfinite(theta).all()
+    assert not np.allclose(theta, start)
+    seed = tf.constant([5, 5])
+    before = attack.objective(photos, tf.constant(start), labels, seed)[1]
+    after = attack.objective(photos, tf.constant(theta), labels, seed)[1]
+    assert float(tf.add_n(list(after))[0]) > float(tf.add_n(list(before))[0])
+
+
+def tiny_nima():
+    """A stand-in NIMA: 0-255 pixels at 224 -> 10 probabilities, explicitly named layers."""
+    inputs = keras.Input((224, 224, 3), name="pixels")
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1, name="normalize")(inputs)
+    x = keras.layers.Conv2D(4, 5, strides=4, activation="relu", name="stand_in_conv")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="stand_in_pool")(x)
+    return keras.Model(inputs, keras.layers.Dense(10, activation="softmax", name="scores")(x))
+
+
+def test_nima_appeal_from_an_export_is_differentiable_and_matches_its_signature(tmp_path, rng):
+    keras.utils.set_random_seed(4)
+    model = tiny_nima()
+    path = export.export(export.NimaModule(model), str(tmp_path / "nima"))
+    appeal = cf_method.load_appeal(path, build=tiny_nima)  # fresh weights, copied by name
+    photo = rng.integers(0, 256, (1, 60, 80, 3), dtype=np.uint8)
+    loaded = tf.saved_model.load(path)
+    served = loaded.signatures["serving_default"](images=tf.constant(photo))
+    np.testing.assert_allclose(appeal(tf.constant(photo, tf.float32)).numpy(),
+                               served["mean_score"].numpy(), rtol=1e-5)
+    theta = tf.constant(cf.identity_theta(8))
+    with tf.GradientTape() as tape:
+        tape.watch(theta)
+        score = appeal(cf.apply_curve(tf.constant(photo, tf.float32) / 255.0, theta) * 255.0)
+    gradient = tape.gradient(score, theta).numpy()
+    assert np.isfinite(gradient).all() and np.abs(gradient).max() > 0
+    with pytest.raises(ValueError, match="not a NIMA export"):
+        cf_method.load_appeal(path, build=lambda: keras.Sequential(
+            [keras.Input((4,)), keras.layers.Dense(2, name="elsewhere")]))
+
+    keras_path = str(tmp_path / "nima.keras")
+    model.save(keras_path)
+    np.testing.assert_allclose(cf_method.load_appeal(keras_path)(tf.constant(photo, tf.float32)),
+                               served["mean_score"].numpy(), rtol=1e-5)
+
+
+def test_protect_with_color_filter_records_the_curve(tmp_path, rng):
+    model_path = str(tmp_path / "tiny.keras")
+    tiny_models.trained_cnn().save(model_path)
+    keras.utils.set_random_seed(5)
+    nima_path = str(tmp_path / "nima.keras")
+    tiny_nima().save(nima_path)
+    (tmp_path / "photos").mkdir()
+    photos = {}
+    for i in range(2):
+        photos[f"p{i}.png"] = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+        Image.fromarray(photos[f"p{i}.png"]).save(tmp_path / "photos" / f"p{i}.png")
+    config = ProtectConfig.from_values(("color_filter",), {
+        "attacker": model_path, "steps": 3, "pieces": 8, "look": "warm", "nima": nima_path,
+        "eot_samples": 1})
+    log = protect_folder(str(tmp_path / "photos"), str(tmp_path / "out"), config,
+                         show_progress=False)
+    assert log.ok and len(log.written) == 2
+    manifest = json.load(open(tmp_path / "out" / "protect.json"))
+    assert manifest["settings"]["attackers"] == ["tiny"]
+    assert manifest["settings"]["settings"]["color_filter"]["look"] == "warm"
+    for name, photo in photos.items():
+        record = manifest["photos"][name]["color_filter"]
+        theta = np.asarray(record["theta"], np.float32)
+        assert theta.shape == (3, 8) and record["pieces"] == 8 and record["look"] == "warm"
+        out = np.asarray(Image.open(tmp_path / "out" / name))
+        # The output is the recorded curve's lookup table applied to the original.
+        expected = cf.apply_lookup_table(photo, cf.lookup_table(theta))
+        assert np.abs(out.astype(int) - expected).max() <= 1  # theta rounded to 6 decimals
+    with pytest.raises(ValueError, match="look"):
+        ProtectConfig.from_values(("color_filter",), {"look": "sepia"})

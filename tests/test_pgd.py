@@ -1,0 +1,129 @@
+"""Per-photo PGD (pp_tf.attacks.pgd, method `pgd`) and input diversity, on tiny models."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+import tiny_models
+from pp_tf import attacker as attacker_lib
+from pp_tf.attacks import pgd, transforms
+from pp_tf.models import preprocessing
+from pp_tf.protect import ProtectConfig, protect_folder
+
+CLASSES = [f"class_{i}" for i in range(tiny_models.CLASSES)]
+
+
+def tiny_attacker(resize=32):
+    view = preprocessing.View(resize, tiny_models.SIZE, "model", "custom")
+    return attacker_lib.from_keras(tiny_models.trained_cnn(), CLASSES, "tiny_cnn", view)
+
+
+def other_attacker():
+    """An untrained second member with another view (crop 24 of 28)."""
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((24, 24, 3))
+    x = keras.layers.Conv2D(8, 3, activation="relu")(keras.layers.Rescaling(1 / 255)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(5)(keras.layers.GlobalAveragePooling2D()(x)))
+    view = preprocessing.View(28, 24, "model", "custom")
+    return attacker_lib.from_keras(model, [f"k{i}" for i in range(5)], "other", view)
+
+
+@pytest.mark.parametrize("objective, delta_scale, drop", [("ce", 1.0, 0.3), ("top5", 0.5, 0.2)])
+def test_pgd_lowers_the_clean_label_probability(objective, delta_scale, drop):
+    attacker = tiny_attacker()
+    images, labels = tiny_models.synthetic_images(8, seed=5)
+    model = tiny_models.trained_cnn()
+    config = pgd.PGDConfig(xi=24.0, steps=10, eot_samples=0, diversity=0.0,
+                           delta_scale=delta_scale, objective=objective)
+    delta = pgd.PGD([attacker], config)(images)
+    assert np.abs(delta.numpy()).max() <= 24.0 + 1e-4
+    delta = pgd.resize_delta(delta, images.shape[1:3]).numpy()
+    rows = np.arange(len(labels))
+    before = tf.nn.softmax(model(images)).numpy()[rows, labels]
+    after = tf.nn.softmax(model(np.clip(images + delta, 0, 255))).numpy()[rows, labels]
+    assert before.mean() > 0.9
+    assert after.mean() < before.mean() - drop
+    assert (after < before).mean() >= 0.75
+
+
+@pytest.mark.parametrize("xi", [8.0, 5.5])
+def test_full_resolution_output_is_within_xi_everywhere(rng, xi):
+    """The working-size delta, upsampled onto a larger photo and rounded, stays within xi."""
+    photo = rng.integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    photo[:10] = 255  # saturated rows: clipping must not break the bound
+    photo[-10:] = 0
+    attacker = tiny_attacker()
+    work = pgd.working_photo(photo, pgd.working_size([attacker]))
+    assert work.shape[1:3] == (32, 41)
+    attack = pgd.PGD([attacker], pgd.PGDConfig(xi=xi, steps=3, eot_samples=1, delta_scale=0.5,
+                                               random_start=True))
+    delta = attack(work)
+    full = pgd.upsample_delta(delta, photo.shape, xi)
+    out = pgd.add_delta(photo, full)
+    assert out.dtype == np.uint8 and out.shape == photo.shape
+    change = np.abs(out.astype(np.int16) - photo)
+    assert change.max() <= np.floor(xi) and change.max() > 0
+
+
+def test_eot_and_ensemble_gradients_reach_the_photo_through_each_member(rng):
+    attackers = (tiny_attacker(), other_attacker())
+    photos = tf.constant(rng.uniform(0, 255, (2, 40, 50, 3)), tf.float32)
+    labels = pgd.clean_labels(attackers, photos)
+    for objective in ("ce", "top5"):
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(photos)
+            losses = pgd.member_losses(attackers, photos, labels, tf.constant([1, 2]),
+                                       eot_samples=2, diversity=1.0, objective=objective,
+                                       confidence=100.0)
+        assert [loss.shape for loss in losses] == [(2,), (2,)]
+        for loss in losses:
+            gradient = tape.gradient(loss, photos).numpy()
+            assert np.isfinite(gradient).all()
+            assert all(np.abs(g).max() > 0 for g in gradient)
+
+
+def test_input_diversity_shrinks_and_pads_with_gradients(rng):
+    images = tf.constant(rng.uniform(1, 255, (2, 32, 32, 3)), tf.float32)
+    seeds = [tf.constant([s, 0]) for s in range(12)]
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        outs = [transforms.input_diversity(images, s, shrink=(0.5, 0.8), probability=0.5)
+                for s in seeds]
+        total = tf.add_n([tf.reduce_sum(o) for o in outs])
+    assert all(o.shape == images.shape for o in outs)
+    changed = [not np.array_equal(o.numpy(), images.numpy()) for o in outs]
+    assert 0 < sum(changed) < len(changed)  # some draws pad, some pass through
+    padded = outs[changed.index(True)].numpy()
+    assert (padded == 0).all(-1).any()  # a zero border
+    assert np.abs(tape.gradient(total, images).numpy()).max() > 0
+    np.testing.assert_array_equal(
+        transforms.input_diversity(images, seeds[3]).numpy(),
+        transforms.input_diversity(images, seeds[3]).numpy())  # stateless: reproducible
+
+
+def test_protect_with_pgd_writes_outputs_and_records(tmp_path, rng):
+    model_path = str(tmp_path / "tiny.keras")
+    tiny_models.trained_cnn().save(model_path)
+    (tmp_path / "photos").mkdir()
+    photos = {}
+    for i in range(2):
+        photos[f"p{i}.png"] = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+        Image.fromarray(photos[f"p{i}.png"]).save(tmp_path / "photos" / f"p{i}.png")
+    config = ProtectConfig.from_values(("pgd",), {"attacker": model_path, "steps": 2,
+                                                  "xi": 6.0, "eot_samples": 1})
+    log = protect_folder(str(tmp_path / "photos"), str(tmp_path / "out"), config,
+                         show_progress=False)
+    assert log.ok and len(log.written) == 2
+    for name, photo in photos.items():
+        out = np.asarray(Image.open(tmp_path / "out" / name))
+        assert out.shape == photo.shape
+        assert np.abs(out.astype(np.int16) - photo).max() <= 6
+    manifest = json.load(open(tmp_path / "out" / "protect.json"))
+    assert manifest["settings"]["attackers"] == ["tiny"]
+    record = manifest["photos"]["p0.png"]["pgd"]
+    assert record["clean_top1"]["tiny"].startswith("class_")
+    assert 0 < record["max_change"] <= 6
