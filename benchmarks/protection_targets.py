@@ -37,6 +37,7 @@ from PIL import Image  # noqa: E402
 
 from pp_tf import attacker as attacker_lib  # noqa: E402
 from pp_tf import image_io, metrics, protections  # noqa: E402
+from pp_tf.evaluate import simulate_upload  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -55,19 +56,6 @@ TARGETS = {
     "color_filter": {"trained": 0.75, "unseen": 0.50, "kept": 0.90, "psnr": None, "s_12mp": 20.0},
     "pgd": {"trained": 0.95, "unseen": 0.70, "upload": 0.65, "psnr": 35.0, "s_12mp": 20.0},
 }
-UPLOAD_SCALE, UPLOAD_QUALITY = 0.75, 75
-
-
-def simulate_upload(photo: np.ndarray) -> np.ndarray:
-    """0.75x Lanczos (antialiased), then JPEG quality 75, 4:2:0 (evaluate's recipe)."""
-    image = Image.fromarray(photo)
-    size = (max(round(image.width * UPLOAD_SCALE), 1), max(round(image.height * UPLOAD_SCALE), 1))
-    buffer = io.BytesIO()
-    image.resize(size, Image.Resampling.LANCZOS).save(buffer, "JPEG", quality=UPLOAD_QUALITY,
-                                                      subsampling="4:2:0")
-    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
-
-
 def as_saved(photo: np.ndarray, fmt: str) -> np.ndarray:
     """The pixels `protect` would write for an input of format `fmt` (JPEG at q95)."""
     return np.asarray(Image.open(io.BytesIO(image_io.encode_image(photo, fmt, 95))).convert("RGB"))

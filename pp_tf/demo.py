@@ -63,7 +63,7 @@ def run_demo(output_dir: str, photos: str = EXAMPLES, perturbation: str = DEFAUL
     print(f"\nreport: {result.paths['report.html']}")
     print(f"contact sheet: {result.paths['contact_sheet.png']}")
     print("\nNot run here, for want of weights (each command fetches and ports them):")
-    waiting = [(f"{p.name} ({p.summary})", p.weights_command)
+    waiting = [(f"{p.name}: {p.summary}", p.weights_command)
                for p in protections.all_protections() if p.weights_command and not p.ready()]
     for what, command in NEEDS_WEIGHTS + tuple(waiting):
         print(f"  - {what}:\n      {command}")
