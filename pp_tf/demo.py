@@ -1,25 +1,45 @@
-"""The main job on the embedded default: protect the bundled photos with every
-method that needs no downloaded weights, evaluate them with the embedded
-attacker (EfficientNet-Lite0, ImageNet), write the report, and say which
-methods are waiting for weights and how to get them."""
+"""The main job on the embedded defaults: protect the bundled photos with every
+method that needs no downloaded weights, evaluate them with three real ImageNet
+attackers (EfficientNet-Lite0 and Lite1, which the protections are made against,
+and Lite2, which none of them has seen), write the report, and say which methods
+are waiting for weights and how to get them.
+
+The per-photo methods (`pgd`, `color_filter`) cost seconds per photo on a CPU,
+so they run on the first `per_photo_limit` photos only; their rows say how many.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 
-from pp_tf import bundled, models, protect, protections
+from pp_tf import bundled, image_io, protect, protections
 from pp_tf.evaluate import EvaluateConfig, run_evaluation
 
 # The installed copies (package data) or, in a clone, examples/ and saved_models/.
 EXAMPLES = bundled.examples_dir()
 DEFAULT_UAP = bundled.shipped_perturbation()
+EOT_UAP = bundled.shipped_perturbation("uap_efficientnet_lite0_linf10_eot")
+TRAINED_ATTACKERS = "efficientnet_lite0,efficientnet_lite1"
+UNSEEN_ATTACKER = "efficientnet_lite2"
+PER_PHOTO_LIMIT = 4
 
-# (run name, method chain, setting values beyond the defaults; `perturbation` is added)
+# (run name, method chain, setting values beyond the defaults); runs without their own
+# `perturbation` take run_demo's. The noise runs are the controls of the UAPs (xi 10)
+# and of PGD (xi 8).
 RUNS = (
     ("center_crop", ("center_crop",), {}),
     ("random_crop", ("random_crop",), {}),
     ("uap", ("uap",), {"placement": "tile"}),
     ("uap_crop_only", ("uap",), {"placement": "crop"}),
+    ("uap_eot", ("uap",), {"perturbation": EOT_UAP}),
+    ("noise_xi10", ("noise",), {"xi": 10.0}),
+    ("noise_xi8", ("noise",), {"xi": 8.0}),
+)
+# Per-photo attacks against the trained attackers, on the first PER_PHOTO_LIMIT photos.
+PER_PHOTO_RUNS = (
+    ("pgd", ("pgd",), {"attacker": TRAINED_ATTACKERS}),
+    ("color_filter", ("color_filter",), {"attacker": TRAINED_ATTACKERS}),
 )
 
 NEEDS_WEIGHTS = (
@@ -32,33 +52,51 @@ NEEDS_WEIGHTS = (
 )
 
 
+def sample_folder(photos: str, folder: str, limit: int) -> str:
+    """A folder holding copies of the first `limit` photos of `photos` (by name)."""
+    os.makedirs(folder, exist_ok=True)
+    for path in image_io.list_images(photos)[:limit]:
+        target = os.path.join(folder, os.path.basename(path))
+        if not os.path.exists(target):
+            shutil.copyfile(path, target)
+    return folder
+
+
 def run_demo(output_dir: str, photos: str = EXAMPLES, perturbation: str = DEFAULT_UAP,
-             attacker: str = models.DEFAULT_ATTACKER, overwrite: bool = True) -> int:
+             attacker: str = f"{TRAINED_ATTACKERS},{UNSEEN_ATTACKER}",
+             per_photo_limit: int = PER_PHOTO_LIMIT, overwrite: bool = True) -> int:
     """Returns the number of errors (0 on success)."""
     if not os.path.isdir(photos):
         raise FileNotFoundError(f"{photos}: no photo folder (pass --photos)")
     if not os.path.exists(perturbation):
         raise FileNotFoundError(f"{perturbation}: no perturbation (train one with train_uap)")
+    sample = sample_folder(photos, os.path.join(output_dir, "per_photo_sample"),
+                           per_photo_limit)
     # Style methods run too once their weights are there (saved_models/, port_weights).
-    runs = RUNS + tuple((p.name, (p.name,), {}) for p in protections.all_protections()
-                        if p.weights_command and p.ready())
+    runs = [(name, methods, values, photos) for name, methods, values in RUNS]
+    runs += [(name, methods, values, sample) for name, methods, values in PER_PHOTO_RUNS
+             if per_photo_limit > 0]
+    runs += [(p.name, (p.name,), {}, photos) for p in protections.all_protections()
+             if p.weights_command and p.ready()]
     errors = 0
     folders = []
-    for name, methods, values in runs:
-        print(f"== protect: {name}")
+    for name, methods, values, source in runs:
+        print(f"== protect: {name}" + (f" (first {per_photo_limit} photos)"
+                                       if source == sample else ""))
         config = protect.ProtectConfig.from_values(
-            methods, {**values, "perturbation": perturbation}, overwrite=overwrite)
+            methods, {"perturbation": perturbation, **values}, overwrite=overwrite)
         folder = os.path.join(output_dir, "protected", name)
-        errors += len(protect.protect_folder(photos, folder, config).errors)
+        errors += len(protect.protect_folder(source, folder, config).errors)
         folders.append(folder)
     print("== evaluate")
-    result = run_evaluation(EvaluateConfig(photos, tuple(folders), attacker,
-                                           output_dir=os.path.join(output_dir, "report"),
-                                           run_names=tuple(name for name, _, _ in runs)))
+    result = run_evaluation(EvaluateConfig(
+        original_dir=photos, protected_dirs=tuple(folders), attacker=attacker,
+        output_dir=os.path.join(output_dir, "report"),
+        run_names=tuple(name for name, *_ in runs), partial_runs=True))
     errors += len(result.errors)
     print(open(result.paths["report.md"], encoding="utf-8").read())
     if os.path.abspath(perturbation) == DEFAULT_UAP:
-        print("The UAP was trained on 17 other photos (experiments/embedded_uap): every photo "
+        print("The UAPs were trained on 17 other photos (experiments/embedded_uap): every photo "
               "here is held out.")
     print(f"\nreport: {result.paths['report.html']}")
     print(f"contact sheet: {result.paths['contact_sheet.png']}")
