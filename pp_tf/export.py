@@ -152,7 +152,7 @@ class StylizerModule(tf.Module):
         # The generators halve the size twice and double it twice: pad to a
         # multiple of 4 by mirroring (no new edge), and crop the output back.
         x = tf.pad(x, [[0, 0], [0, -height % 4], [0, -width % 4], [0, 0]], mode="REFLECT")
-        y = self.model(x, training=False)[:, :height, :width]
+        y = tf.cast(self.model(x, training=False)[:, :height, :width], tf.float32)
         return {"images": y[..., ::-1] if self.bgr else y}
 
     def _run_stage(self, images, branch, means, variances, window):
@@ -163,7 +163,7 @@ class StylizerModule(tf.Module):
                 x = images[..., ::-1] if first and self.bgr else images
                 x = tf.ensure_shape(x, [None, None, None, model.input.shape[-1]])
                 with layers.GivenStatistics(means, variances, window, tf.shape(x)[1]) as scope:
-                    y = model(x, training=False)
+                    y = tf.cast(model(x, training=False), tf.float32)
                 if is_prefix:
                     counts, region_means, region_variances = scope.reports[-1]
                     y = tf.zeros([batch, 0, 0, 0])
