@@ -165,7 +165,8 @@ def part_stylize(sizes, work):
     height, width = sizes["photo"]
     photo = np.random.default_rng(1).integers(0, 256, (height, width, 3), dtype=np.uint8)
     start = time.perf_counter()
-    stylize.stylize_image(generator, photo, stylize.StylizeConfig(tile_size=sizes["tile_size"], overlap=16))
+    config = stylize.StylizeConfig(tile_size=sizes["tile_size"], overlap=16)
+    stylize.stylize_image(generator, photo, config)
     lines.append(f"stylize one {height * width / 1e6:.1f} MP photo ({width}x{height}, seamless "
                  f"tiles of {sizes['tile_size']}, first call included): "
                  f"{time.perf_counter() - start:7.1f} s")

@@ -11,18 +11,22 @@ Classifier exports have two signatures:
 NIMA exports: `serving_default(images)` -> `distribution` `[batch, 10]`,
 `mean_score` and `std_score` `[batch]`.
 
-Stylizer (generator) exports have three signatures:
+Stylizer (generator) exports have two signatures:
 
 * `serving_default(images: uint8 [batch, height, width, 3])` -> `images`, uint8
   RGB of the same size;
 * `generate(images: float32 [batch, height, width, 3], RGB in [-1, 1])` ->
   `images`, float32 RGB in [-1, 1] before quantisation;
-* `run_stage(images, branch, means, variances, window)`: one stage of the
-  generator cut by `pp_tf.seamless.plan`, with given instance-norm statistics
-  (`StylizerModule`'s docstring; `stage_table` and `norm_channels` describe
-  the stages). `pp_tf.stylize.stylize_seamless` uses it to run a large photo
-  tile by tile with the result of a whole-photo run. Exports from before it
-  existed lack it; `stylize` then blends tiles, with a warning.
+
+and one more saved function, `run_stage(images, branch, means, variances,
+window)`: one stage of the generator cut by `pp_tf.seamless.plan`, with given
+instance-norm statistics (`StylizerModule`'s docstring; the `stage_table` and
+`norm_channels` variables describe the stages). `pp_tf.stylize.stylize_seamless`
+calls it (`tf.saved_model.load(path).run_stage(...)`) to run a large photo tile
+by tile with the result of a whole-photo run. It is a function of the module,
+not a signature, so that TF Serving and its warm-up requests see only the two
+signatures above. Exports from before it existed lack it; `stylize` then blends
+tiles, with a warning.
 
 `serving_default` and `generate` take any height and width of at least 8: the
 photo is reflect-padded at the bottom and right to a multiple of 4, and the
@@ -120,7 +124,7 @@ class StylizerModule(tf.Module):
         try:
             self._stages = seamless.plan(model)
         except ValueError as error:
-            logging.warning("%s: no run_stage signature (%s)", model.name, error)
+            logging.warning("%s: no run_stage function (%s)", model.name, error)
             self._stages = None
             return
         table, branches = [], []
@@ -182,10 +186,7 @@ class StylizerModule(tf.Module):
         return {"images": cyclegan.postprocess(outputs)}
 
     def signatures(self):
-        signatures = {"serving_default": self.serve, "generate": self.generate}
-        if self._stages is not None:
-            signatures["run_stage"] = self.run_stage
-        return signatures
+        return {"serving_default": self.serve, "generate": self.generate}
 
 
 def export(module: tf.Module, path: str) -> str:

@@ -26,7 +26,7 @@ CycleGAN generator costs about 2.5 forward passes (NOTES_perf.md has the
 measured figures).
 
 `plan` finds the stages of a Keras generator; `pp_tf.export.StylizerModule`
-turns them into one `run_stage` signature and `pp_tf.stylize.stylize_seamless`
+turns them into one saved `run_stage` function and `pp_tf.stylize.stylize_seamless`
 drives it.
 """
 
@@ -90,7 +90,7 @@ def receptive_radius(layers, scales) -> float:
 
 
 def _trunk(model: keras.Model) -> list:
-    """The cut tensors: the skip input of the first residual addition, and every addition's output."""
+    """The cut tensors: the first residual addition's skip input, and every addition's output."""
     adds = [layer for layer in model.layers if isinstance(layer, keras.layers.Add)]
     if not adds:
         return []

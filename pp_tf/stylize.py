@@ -116,7 +116,7 @@ class Generator:
     """A stylizer's functions (float32 RGB in [-1, 1], NHWC).
 
     Calling it is `generate` (a `Generate`). `stages` describe its
-    `run_stage` signature (`pp_tf.export.StylizerModule`), or are None for an
+    `run_stage` function (`pp_tf.export.StylizerModule`), or are None for an
     export that lacks it; then large photos fall back to blended tiles.
     """
 
@@ -149,7 +149,7 @@ class Generator:
         if "generate" not in signatures:
             raise ValueError(f"not a stylizer (no 'generate' signature; it has "
                              f"{sorted(signatures)})")
-        if "run_stage" not in signatures:
+        if not hasattr(module, "run_stage"):
             return cls(signatures["generate"], keep=module)
         channels = [int(c) for c in module.norm_channels.numpy()]
         stages = []
@@ -157,7 +157,7 @@ class Generator:
             stages.append(StageInfo(first, tuple(channels[:norms]), halo, grid, up, down,
                                     tile_scale / 1e6))
             channels = channels[norms:]
-        return cls(signatures["generate"], signatures["run_stage"], stages, module)
+        return cls(signatures["generate"], module.run_stage, stages, module)
 
 
 PRECISIONS = ("float32", "bfloat16")
@@ -402,7 +402,7 @@ def stylize_image(generate: Generate, pixels: np.ndarray, config: StylizeConfig)
     if getattr(generate, "seamless", False):
         return stylize_seamless(generate, pixels, config.tile_size, config.batch_size)
     if isinstance(generate, Generator):
-        _log.warning("this generator export has no 'run_stage' signature "
+        _log.warning("this generator export has no 'run_stage' function "
                      "(exported before it existed): large photos are tiled with blended "
                      "seams, each tile normalised by its own statistics; export it again "
                      "for whole-photo results")
