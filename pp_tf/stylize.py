@@ -3,7 +3,8 @@
 A generator is used through one function, `generate`: float32 RGB in [-1, 1]
 `[batch, height, width, 3]` -> the same, of the same size (the `generate`
 signature of a `pp_tf.export.StylizerModule`, which pads to a multiple of 4
-and handles BGR generators).
+and handles BGR generators). `load_generator` returns a `Generator`: that
+function, plus the module's `run_stage` function for seamless tiles.
 
 Photos whose sides both fit in `tile_size` go through whole, batched with
 photos of the same size. Larger photos are processed tile by tile (a
@@ -12,7 +13,7 @@ The image is first reflect-padded to a multiple of 4 so that every tile starts
 on the generators' 4-pixel grid.
 
 **Seamless tiles** (`stylize_seamless`, the default for a `Generator` with
-stages: every generator built here or exported by this version). Both
+stages: every generator built here or exported since `run_stage` exists). Both
 CycleGAN and CartoonGAN normalise each channel by its mean and variance over
 the whole input (instance norm), so a tile run alone is normalised by the
 wrong statistics. `pp_tf.seamless` cuts the generator into stages at its 1/4
@@ -25,8 +26,8 @@ rounding), at about 2.5 forward passes (NOTES_perf.md). A photo of H x W
 holds two 1/4-resolution trunk activations (for the published models 256
 channels: 2 x 0.77 GB at 12 MP).
 
-**Blended tiles** (`stylize_tiled`, for a plain `Generate` function, such as
-an old SavedModel without the `generate_with_statistics` signature): tiles of
+**Blended tiles** (`stylize_tiled`, for a plain `Generate` function, or an
+old SavedModel without the `run_stage` function, with a warning): tiles of
 `tile_size` overlapping by `overlap` pixels, each output weighted by a linear
 ramp over its `overlap` pixels at every side that borders another tile, the
 weighted outputs summed and divided by the summed weights. Exact away from
