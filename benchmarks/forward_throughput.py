@@ -1,7 +1,13 @@
-r"""Forward images/s of each ported classifier and NIMA at batch 32, 224x224
-(random weights: speed only; the stylizers have benchmarks/stylize_vs_torch.py).
+r"""Forward images/s of each ported classifier and NIMA, 224x224, random weights (speed only),
+next to `keras.applications.ResNet50` in the same run.
 
-  python benchmarks/forward_throughput.py [--batch_size=32] [--repeats=5]
+The models are timed in turns (one batch each, round after round), so that load
+from other processes hits all of them alike. `places365_resnet50` (torchvision
+layout: stride in the 3x3 convolution, torch padding) is compared with
+`keras.applications.ResNet50` (stride in the 1x1, biases), the reference it
+should match or beat. The stylizers have benchmarks/stylize_vs_torch.py.
+
+  python benchmarks/forward_throughput.py [--batch_size=32] [--repeats=5] [--models=a,b]
 """
 
 import os
@@ -9,6 +15,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
@@ -16,27 +23,62 @@ from absl import app, flags  # noqa: E402
 from pp_tf import models  # noqa: E402
 
 _BATCH = flags.DEFINE_integer("batch_size", 32, "Batch size.")
-_REPEATS = flags.DEFINE_integer("repeats", 5, "Timed batches after one warm-up batch.")
+_REPEATS = flags.DEFINE_integer("repeats", 5, "Timed rounds after one warm-up batch.")
+_MODELS = flags.DEFINE_list("models", None, "Only these architectures (default: every "
+                            "classifier and NIMA, and keras_resnet50).")
+_JIT = flags.DEFINE_boolean("jit_compile", False, "Compile each forward with XLA.")
+
+KERAS_RESNET50 = "keras_resnet50"
 
 
-def images_per_second(model, batch_size, repeats):
-    forward = tf.function(lambda x: model(x, training=False), jit_compile=False)
-    x = tf.constant(np.random.default_rng(0).uniform(0, 255, (batch_size, 224, 224, 3)), tf.float32)
-    forward(x).numpy()
-    start = time.perf_counter()
+def candidates():
+    builders = {name: arch.build for name, arch in sorted(models.ARCHITECTURES.items())
+                if arch.kind in ("classifier", "nima")}
+    builders[KERAS_RESNET50] = lambda: keras.applications.ResNet50(weights=None)
+    return {name: build for name, build in builders.items()
+            if not _MODELS.value or name in _MODELS.value}
+
+
+def interleaved_images_per_second(forwards, x, batch_size, repeats):
+    """{name: (images per wall second, images per CPU second of this process)}.
+
+    The CPU-second figure (`time.process_time`, all threads) is steadier than
+    the wall-clock one on a loaded machine; on a quiet one, quote the wall clock.
+    """
+    for forward in forwards.values():
+        forward(x).numpy()  # warm-up: tracing, allocation
+    wall, cpu = dict.fromkeys(forwards, 0.0), dict.fromkeys(forwards, 0.0)
     for _ in range(repeats):
-        forward(x).numpy()
-    return batch_size * repeats / (time.perf_counter() - start)
+        for name, forward in forwards.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            forward(x).numpy()
+            wall[name] += time.perf_counter() - start
+            cpu[name] += time.process_time() - start_cpu
+    return {name: (batch_size * repeats / wall[name], batch_size * repeats / cpu[name])
+            for name in forwards}
 
 
 def main(argv):
     del argv
-    print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, batch {_BATCH.value}")
-    for name, arch in sorted(models.ARCHITECTURES.items()):
-        if arch.kind not in ("classifier", "nima"):
-            continue
-        rate = images_per_second(arch.build(), _BATCH.value, _REPEATS.value)
-        print(f"{name:22s} {rate:7.1f} images/s")
+    device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+    print(f"TensorFlow {tf.__version__} ({device}), {os.cpu_count()} CPUs, batch "
+          f"{_BATCH.value}, {_REPEATS.value} rounds, load average {os.getloadavg()[0]:.2f}")
+    forwards = {}
+    for name, build in candidates().items():
+        model = build()
+        forwards[name] = tf.function(lambda x, model=model: model(x, training=False),
+                                     jit_compile=_JIT.value)
+    x = tf.constant(np.random.default_rng(0).uniform(0, 255, (_BATCH.value, 224, 224, 3)),
+                    tf.float32)
+    rates = interleaved_images_per_second(forwards, x, _BATCH.value, _REPEATS.value)
+    print(f"{'model':26s} {'images/s':>9s} {'images/CPU-s':>13s}")
+    for name, (rate, cpu_rate) in rates.items():
+        print(f"{name:26s} {rate:9.1f} {cpu_rate:13.2f}")
+    if "places365_resnet50" in rates and KERAS_RESNET50 in rates:
+        ours, theirs = rates["places365_resnet50"], rates[KERAS_RESNET50]
+        print(f"places365_resnet50 / keras_resnet50: {ours[0] / theirs[0]:.2f} (wall), "
+              f"{ours[1] / theirs[1]:.2f} (CPU)")
+    print(f"load average after {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

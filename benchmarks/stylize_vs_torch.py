@@ -2,11 +2,15 @@ r"""Stylisation images/s: our Keras CycleGAN 9-block generator vs the same one i
 
 Both run the published layout (ngf 64, 9 blocks) with the same random weights
 (ported from the torch reference through `cyclegan.port`) on the same batch, in
-this one process, one after the other: Keras inside a `tf.function`, torch
-under `no_grad` in eval mode. Speed only: the outputs are compared once to make
-sure both compute the same thing.
+this one process, in turns (one call each, round after round, so that load from
+other processes hits both alike): Keras inside a `tf.function` (as `stylize`
+runs it), torch under `no_grad` in eval mode. It prints, per size, images per
+wall-clock second and per CPU second of the process (steadier on a loaded
+machine), the ratios, and the largest output difference in grey levels
+(outputs mapped to 0-255 as `stylize` does).
 
-  python benchmarks/stylize_vs_torch.py [--sizes=256,1024] [--batch_size=1] [--repeats=3]
+  python benchmarks/stylize_vs_torch.py [--sizes=256,512] [--batch_size=1] [--repeats=3]
+      [--precision=float32|bfloat16] [--jit_compile]
 """
 
 import os
@@ -24,23 +28,28 @@ from absl import app, flags  # noqa: E402
 
 import torch_reference_gan  # noqa: E402
 from pp_tf.models import cyclegan  # noqa: E402
+from pp_tf.stylize import build_generator_model  # noqa: E402
 
-_SIZES = flags.DEFINE_list("sizes", ["256", "1024"], "Square image sides.")
+_SIZES = flags.DEFINE_list("sizes", ["256", "512"], "Square image sides.")
 _BATCH = flags.DEFINE_integer("batch_size", 1, "Images per call.")
-_REPEATS = flags.DEFINE_integer("repeats", 3, "Timed calls of each after one warm-up call.")
+_REPEATS = flags.DEFINE_integer("repeats", 3, "Timed rounds after one warm-up call.")
+_PRECISION = flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16"],
+                               "Keras compute precision (variables stay float32).")
+_JIT = flags.DEFINE_boolean("jit_compile", False, "Compile the Keras generator with XLA.")
 
 
 def interleaved_images_per_second(forwards, inputs, batch_size, repeats):
-    """Images/s of each forward; calls alternate, so load from other processes hits all alike."""
+    """[(images per wall second, images per CPU second)] of each forward, calls in turns."""
     for forward, x in zip(forwards, inputs):
         forward(x)  # warm-up (tracing, allocation)
-    seconds = [0.0] * len(forwards)
+    wall, cpu = [0.0] * len(forwards), [0.0] * len(forwards)
     for _ in range(repeats):
         for i, (forward, x) in enumerate(zip(forwards, inputs)):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             forward(x)
-            seconds[i] += time.perf_counter() - start
-    return [batch_size * repeats / s for s in seconds]
+            wall[i] += time.perf_counter() - start
+            cpu[i] += time.process_time() - start_cpu
+    return [(batch_size * repeats / w, batch_size * repeats / c) for w, c in zip(wall, cpu)]
 
 
 def main(argv):
@@ -48,8 +57,11 @@ def main(argv):
     torch.manual_seed(0)
     reference = torch_reference_gan.ResnetGenerator(ngf=64, n_blocks=9).eval()
     state = {k: v.numpy() for k, v in reference.state_dict().items()}
-    model = cyclegan.port(cyclegan.ResnetGenerator(n_blocks=9, ngf=64), state)
-    keras_forward = tf.function(lambda x: model(x, training=False))
+    model = build_generator_model(
+        lambda: cyclegan.port(cyclegan.ResnetGenerator(n_blocks=9, ngf=64), state),
+        _PRECISION.value)
+    keras_forward = tf.function(lambda x: tf.cast(model(x, training=False), tf.float32),
+                                jit_compile=_JIT.value)
 
     def run_keras(x):
         return keras_forward(x).numpy()
@@ -59,22 +71,27 @@ def main(argv):
             return reference(x).numpy()
 
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
-    print(f"TensorFlow {tf.__version__} ({device}), "
-          f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads), "
-          f"{os.cpu_count()} CPUs; CycleGAN resnet_9blocks ngf 64, batch {_BATCH.value}")
+    print(f"TensorFlow {tf.__version__} ({device}, {_PRECISION.value}"
+          f"{', XLA' if _JIT.value else ''}), PyTorch {torch.__version__} "
+          f"({torch.get_num_threads()} threads, float32), {os.cpu_count()} CPUs; "
+          f"CycleGAN resnet_9blocks ngf 64, batch {_BATCH.value}, {_REPEATS.value} rounds")
     print(f"load average before: {os.getloadavg()[0]:.2f}")
-    print(f"{'size':>10s} {'Keras img/s':>12s} {'torch img/s':>12s} {'ratio':>7s} "
-          f"{'max |diff|':>11s}")
+    print(f"{'size':>10s} {'Keras img/s':>12s} {'torch img/s':>12s} {'ratio':>6s} "
+          f"{'Keras img/CPU-s':>16s} {'torch img/CPU-s':>16s} {'ratio':>6s} "
+          f"{'grey diff max/mean':>19s}")
     rng = np.random.default_rng(0)
     for side in map(int, _SIZES.value):
         x = rng.uniform(-1, 1, (_BATCH.value, side, side, 3)).astype(np.float32)
         x_tf = tf.constant(x)
         x_torch = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
-        difference = np.abs(run_keras(x_tf) - run_torch(x_torch).transpose(0, 2, 3, 1)).max()
-        ours, theirs = interleaved_images_per_second(
+        ours_out = np.round((run_keras(x_tf) + 1) * 127.5)
+        theirs_out = np.round((run_torch(x_torch).transpose(0, 2, 3, 1) + 1) * 127.5)
+        difference = np.abs(ours_out - theirs_out)
+        (ours, ours_cpu), (theirs, theirs_cpu) = interleaved_images_per_second(
             [run_keras, run_torch], [x_tf, x_torch], _BATCH.value, _REPEATS.value)
-        print(f"{side:>4d}x{side:<5d} {ours:12.3f} {theirs:12.3f} {ours / theirs:7.2f} "
-              f"{difference:11.2e}")
+        print(f"{side:>4d}x{side:<5d} {ours:12.3f} {theirs:12.3f} {ours / theirs:6.2f} "
+              f"{ours_cpu:16.3f} {theirs_cpu:16.3f} {ours_cpu / theirs_cpu:6.2f} "
+              f"{difference.max():12.0f} / {difference.mean():.3f}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -16,17 +16,30 @@ Stylizer (generator) exports have two signatures:
 * `serving_default(images: uint8 [batch, height, width, 3])` -> `images`, uint8
   RGB of the same size;
 * `generate(images: float32 [batch, height, width, 3], RGB in [-1, 1])` ->
-  `images`, float32 RGB in [-1, 1] before quantisation (what tiling blends).
+  `images`, float32 RGB in [-1, 1] before quantisation;
 
-Both take any height and width of at least 8: the photo is reflect-padded at
-the bottom and right to a multiple of 4, and the output cropped back.
+and one more saved function, `run_stage(images, branch, means, variances,
+window)`: one stage of the generator cut by `pp_tf.seamless.plan`, with given
+instance-norm statistics (`StylizerModule`'s docstring; the `stage_table` and
+`norm_channels` variables describe the stages). `pp_tf.stylize.stylize_seamless`
+calls it (`tf.saved_model.load(path).run_stage(...)`) to run a large photo tile
+by tile with the result of a whole-photo run. It is a function of the module,
+not a signature, so that TF Serving and its warm-up requests see only the two
+signatures above. Exports from before it existed lack it; `stylize` then blends
+tiles, with a warning.
+
+`serving_default` and `generate` take any height and width of at least 8: the
+photo is reflect-padded at the bottom and right to a multiple of 4, and the
+output cropped back.
 """
 
 from __future__ import annotations
 
 import keras
 import tensorflow as tf
+from absl import logging
 
+from pp_tf import layers, seamless
 from pp_tf.models import cyclegan, nima, preprocessing
 
 IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
@@ -83,7 +96,20 @@ class NimaModule(tf.Module):
 
 
 class StylizerModule(tf.Module):
-    """A photo-to-photo generator working in RGB or BGR [-1, 1] (`channel_order`)."""
+    """A photo-to-photo generator working in RGB or BGR [-1, 1] (`channel_order`).
+
+    `stage_table` rows are (first branch, norms, halo, grid, up, down,
+    tile_scale * 1e6) for each stage of `pp_tf.seamless.plan`; `norm_channels`
+    lists every norm's channels in order. `run_stage(images, branch, means,
+    variances, window)` runs branch `first + j` of a stage: for j < norms, the
+    stage up to its norm j (given the stage's statistics in `means` and
+    `variances`, the stage's norms concatenated; norm j's own part is
+    ignored), returning norm j's input statistics over `window` in `counts`,
+    `means`, `variances` `[batch, channels]`; for j = norms, the whole stage,
+    returning its output in `images`. Stage 0 takes RGB [-1, 1] and the last
+    stage returns RGB [-1, 1] whatever the generator's channel order; no
+    padding happens inside (sizes on the grid).
+    """
 
     def __init__(self, model: keras.Model, channel_order: str = "RGB"):
         super().__init__(name=model.name)
@@ -92,10 +118,35 @@ class StylizerModule(tf.Module):
         self.model = model
         self.bgr = channel_order == "BGR"
         self.channel_order = tf.Variable(channel_order, trainable=False, name="channel_order")
+        float_images = tf.TensorSpec([None, None, None, 3], tf.float32, name="images")
         self.serve = tf.function(self._serve, input_signature=[IMAGES_SPEC])
-        self.generate = tf.function(
-            self._generate,
-            input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32, name="images")],
+        self.generate = tf.function(self._generate, input_signature=[float_images])
+        try:
+            self._stages = seamless.plan(model)
+        except ValueError as error:
+            logging.warning("%s: no run_stage function (%s)", model.name, error)
+            self._stages = None
+            return
+        table, branches = [], []
+        for index, stage in enumerate(self._stages):
+            first, last = index == 0, index == len(self._stages) - 1
+            table.append([len(branches), len(stage.norm_channels), stage.halo, stage.grid,
+                          stage.up, stage.down, round(stage.tile_scale * 1e6)])
+            branches += [(first, last, prefix, True) for prefix in stage.prefixes]
+            branches.append((first, last, stage.model, False))
+        self._branches = branches
+        self.stage_table = tf.Variable(table, trainable=False, name="stage_table",
+                                       dtype=tf.int32)
+        self.norm_channels = tf.Variable(
+            [c for stage in self._stages for c in stage.norm_channels] or tf.zeros([0], tf.int32),
+            trainable=False, name="norm_channels", dtype=tf.int32)
+        self.run_stage = tf.function(
+            self._run_stage,
+            input_signature=[tf.TensorSpec([None, None, None, None], tf.float32, name="images"),
+                             tf.TensorSpec([], tf.int32, name="branch"),
+                             tf.TensorSpec([None], tf.float32, name="means"),
+                             tf.TensorSpec([None], tf.float32, name="variances"),
+                             tf.TensorSpec([None, 4], tf.int32, name="window")],
         )
 
     def _generate(self, images):
@@ -105,8 +156,29 @@ class StylizerModule(tf.Module):
         # The generators halve the size twice and double it twice: pad to a
         # multiple of 4 by mirroring (no new edge), and crop the output back.
         x = tf.pad(x, [[0, 0], [0, -height % 4], [0, -width % 4], [0, 0]], mode="REFLECT")
-        y = self.model(x, training=False)[:, :height, :width]
+        y = tf.cast(self.model(x, training=False)[:, :height, :width], tf.float32)
         return {"images": y[..., ::-1] if self.bgr else y}
+
+    def _run_stage(self, images, branch, means, variances, window):
+        batch = tf.shape(images)[0]
+
+        def run(first, last, model, is_prefix):
+            def branch_fn():
+                x = images[..., ::-1] if first and self.bgr else images
+                x = tf.ensure_shape(x, [None, None, None, model.input.shape[-1]])
+                with layers.GivenStatistics(means, variances, window, tf.shape(x)[1]) as scope:
+                    y = tf.cast(model(x, training=False), tf.float32)
+                if is_prefix:
+                    counts, region_means, region_variances = scope.reports[-1]
+                    y = tf.zeros([batch, 0, 0, 0])
+                else:
+                    counts = region_means = region_variances = tf.zeros([batch, 0])
+                    y = y[..., ::-1] if last and self.bgr else y
+                return {"images": y, "counts": counts, "means": region_means,
+                        "variances": region_variances}
+            return branch_fn
+
+        return tf.switch_case(branch, [run(*branch_spec) for branch_spec in self._branches])
 
     def _serve(self, images):
         # Both generator families use [-1, 1]; the channel order is handled in _generate.

@@ -3,24 +3,37 @@
 A generator is used through one function, `generate`: float32 RGB in [-1, 1]
 `[batch, height, width, 3]` -> the same, of the same size (the `generate`
 signature of a `pp_tf.export.StylizerModule`, which pads to a multiple of 4
-and handles BGR generators).
+and handles BGR generators). `load_generator` returns a `Generator`: that
+function, plus the module's `run_stage` function for seamless tiles.
 
 Photos whose sides both fit in `tile_size` go through whole, batched with
 photos of the same size. Larger photos are processed tile by tile (a
-4000x3000 photo at full resolution would need several GiB per activation):
-tiles of `tile_size` overlapping by `overlap` pixels, each output weighted by
-a linear ramp over its `overlap` pixels at every side that borders another
-tile, the weighted outputs summed and divided by the summed weights. The image
-is first reflect-padded to a multiple of 4 so that every tile starts on the
-generators' 4-pixel grid.
+4000x3000 photo at full resolution would need several GiB per activation).
+The image is first reflect-padded to a multiple of 4 so that every tile starts
+on the generators' 4-pixel grid.
 
-Tiling is exact for a convolutional generator away from the seams (farther
-than its receptive field from a tile edge), but both CycleGAN and CartoonGAN
-normalise every channel by its statistics over the whole input (instance
-norm): each tile is normalised by its own statistics, so a tiled result
-differs from a whole-image one everywhere, mostly in tone, not in structure.
-Use a larger `tile_size` (memory permitting) or `max_side` to stay closer to
-whole-image results.
+**Seamless tiles** (`stylize_seamless`, the default for a `Generator` with
+stages: every generator built here or exported since `run_stage` exists). Both
+CycleGAN and CartoonGAN normalise each channel by its mean and variance over
+the whole input (instance norm), so a tile run alone is normalised by the
+wrong statistics. `pp_tf.seamless` cuts the generator into stages at its 1/4
+resolution trunk; each stage runs over the whole photo tile by tile, tiles
+having a halo of context as wide as the stage's receptive field, with one
+pass per norm summing that norm's input statistics over the tiles (the
+earlier norms being given theirs), then one pass writing the stage's output
+with every statistic given. The result is the whole-photo result (to float
+rounding), at about 2.5 forward passes (NOTES_perf.md). A photo of H x W
+holds two 1/4-resolution trunk activations (for the published models 256
+channels: 2 x 0.77 GB at 12 MP).
+
+**Blended tiles** (`stylize_tiled`, for a plain `Generate` function, or an
+old SavedModel without the `run_stage` function, with a warning): tiles of
+`tile_size` overlapping by `overlap` pixels, each output weighted by a linear
+ramp over its `overlap` pixels at every side that borders another tile, the
+weighted outputs summed and divided by the summed weights. Exact away from
+the seams for a generator without instance norm; with instance norm each tile
+is normalised by its own statistics, so the result differs from a whole-image
+one everywhere, mostly in tone.
 
 Folder runs follow the batch policy of `pp_tf.batch` (the runner `protect` and
 `evaluate` use too): a file that fails is reported (stderr, and `errors.json`
@@ -31,6 +44,7 @@ in the output folder) and the run goes on; existing outputs are kept unless
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from typing import Callable
 
@@ -44,6 +58,8 @@ MIN_SIDE = 8  # two halvings, then a reflection pad of 1 needs 2 pixels; smaller
 GRID = 4  # the generators' total stride
 
 Generate = Callable[[np.ndarray], np.ndarray]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,8 +80,9 @@ class StylizeConfig:
         default=512, metadata={"help": "Larger photos are processed in tiles of this size "
                                        "(a multiple of 4)."})
     overlap: int = dataclasses.field(
-        default=32, metadata={"help": "Pixels shared by neighbouring tiles, blended linearly "
-                                      "(a multiple of 4)."})
+        default=32, metadata={"help": "Pixels shared by neighbouring tiles, blended linearly, "
+                                      "with a generator exported without whole-photo "
+                                      "statistics (a multiple of 4)."})
     batch_size: int = dataclasses.field(
         default=4, metadata={"help": "Photos of one size (or tiles) per generator call."})
 
@@ -83,28 +100,113 @@ class StylizeConfig:
 
 
 # ------------------------------------------------------------------ generators
-def load_generator(generator: str, weights: str | None = None) -> Generate:
-    """The `generate` function of a port_weights SavedModel folder or of an architecture.
+@dataclasses.dataclass(frozen=True)
+class StageInfo:
+    """One row of a stylizer's `stage_table` (`pp_tf.seamless.Stage`, sizes in input pixels)."""
+
+    first_branch: int
+    norm_channels: tuple[int, ...]
+    halo: int
+    grid: int
+    up: int
+    down: int
+    tile_scale: float
+
+
+class Generator:
+    """A stylizer's functions (float32 RGB in [-1, 1], NHWC).
+
+    Calling it is `generate` (a `Generate`). `stages` describe its
+    `run_stage` function (`pp_tf.export.StylizerModule`), or are None for an
+    export that lacks it; then large photos fall back to blended tiles.
+    """
+
+    def __init__(self, generate, run_stage=None, stages=None, keep=None):
+        self._generate = generate
+        self._run_stage = run_stage
+        self.stages = stages
+        self.keep = keep  # the module or SavedModel holding the variables
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        return self._generate(images=tf.constant(images, tf.float32))["images"].numpy()
+
+    @property
+    def seamless(self) -> bool:
+        return self.stages is not None
+
+    def run_stage(self, images, branch, means, variances, window) -> dict[str, np.ndarray]:
+        outputs = self._run_stage(
+            images=tf.constant(images, tf.float32), branch=tf.constant(branch, tf.int32),
+            means=tf.constant(means, tf.float32), variances=tf.constant(variances, tf.float32),
+            window=tf.constant(window, tf.int32))
+        return {key: value.numpy() for key, value in outputs.items()}
+
+    @classmethod
+    def from_module(cls, module) -> "Generator":
+        """From a `StylizerModule` or a loaded stylizer SavedModel."""
+        signatures = module.signatures
+        if callable(signatures):  # a StylizerModule: signatures() is a method
+            signatures = signatures()
+        if "generate" not in signatures:
+            raise ValueError(f"not a stylizer (no 'generate' signature; it has "
+                             f"{sorted(signatures)})")
+        if not hasattr(module, "run_stage"):
+            return cls(signatures["generate"], keep=module)
+        channels = [int(c) for c in module.norm_channels.numpy()]
+        stages = []
+        for first, norms, halo, grid, up, down, tile_scale in module.stage_table.numpy().tolist():
+            stages.append(StageInfo(first, tuple(channels[:norms]), halo, grid, up, down,
+                                    tile_scale / 1e6))
+            channels = channels[norms:]
+        return cls(signatures["generate"], module.run_stage, stages, module)
+
+
+PRECISIONS = ("float32", "bfloat16")
+
+
+def build_generator_model(build: Callable[[], "keras.Model"], precision: str = "float32"):
+    """`build()` under a compute precision: float32, or bfloat16 (variables and instance
+    norms stay float32; the output is bfloat16, so cast it)."""
+    import keras
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "float32":
+        return build()
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        return build()
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def load_generator(generator: str, weights: str | None = None,
+                   precision: str = "float32") -> Generator:
+    """The functions of a port_weights SavedModel folder or of an architecture.
 
     Args:
         generator: a SavedModel folder written by `port_weights` for a stylizer
             architecture, or the name of one (`cyclegan_resnet9`, `cartoongan`).
         weights: with an architecture name, its published weight file.
+        precision: with an architecture name, `float32` or `bfloat16`
+            (convolutions in bfloat16, norms and outputs in float32: about
+            1.6x faster on a CPU with AVX512-BF16, within a few grey levels;
+            NOTES_perf.md). A SavedModel runs in the precision it was saved in.
     """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if os.path.isdir(generator):
         if weights:
             raise ValueError("--weights goes with an architecture name, not a SavedModel folder")
+        if precision != "float32":
+            raise ValueError("--precision goes with an architecture name; a SavedModel runs "
+                             "in the precision it was saved in")
         loaded = tf.saved_model.load(generator)
-        if "generate" not in loaded.signatures:
-            raise ValueError(f"{generator}: not a stylizer SavedModel (no 'generate' signature; "
-                             f"it has {sorted(loaded.signatures)})")
-        signature = loaded.signatures["generate"]
-
-        def generate(images):
-            return signature(images=tf.constant(images, tf.float32))["images"].numpy()
-
-        generate.saved_model = loaded  # keeps the variables alive
-        return generate
+        try:
+            return Generator.from_module(loaded)
+        except ValueError as error:
+            raise ValueError(f"{generator}: {error}") from None
 
     from pp_tf import models
     from pp_tf.export import StylizerModule
@@ -115,8 +217,8 @@ def load_generator(generator: str, weights: str | None = None) -> Generate:
     if not weights:
         raise ValueError(f"{generator}: pass its weight file with --weights=FILE "
                          f"(published at {arch.preset.url if arch.preset else 'its source'})")
-    module = StylizerModule(models.build_ported(generator, weights), arch.channel_order)
-    return lambda images: module.generate(tf.constant(images, tf.float32))["images"].numpy()
+    model = build_generator_model(lambda: models.build_ported(generator, weights), precision)
+    return Generator.from_module(StylizerModule(model, arch.channel_order))
 
 
 def to_unit(pixels: np.ndarray) -> np.ndarray:
@@ -202,6 +304,80 @@ def stylize_tiled(generate: Generate, pixels: np.ndarray, tile_size: int, overla
     return to_uint8(total[:height, :width] / weights[:height, :width])
 
 
+def seamless_boxes(length: int, tile: int, halo: int) -> list[tuple[int, int, int]]:
+    """(start of the input tile, start, end of its own part) along one side of `length` pixels.
+
+    Own parts are consecutive `tile`-pixel cuts covering `length`; input tiles
+    all have `min(tile + 2 halo, length)` pixels, with at least `halo` pixels
+    of context on each side of the own part that is not an image edge.
+    """
+    size = min(tile + 2 * halo, length)
+    return [(min(max(start - halo, 0), length - size), start, min(start + tile, length))
+            for start in range(0, length, tile)]
+
+
+def _combine(counts, means, variances):
+    """Whole-image mean and biased variance from per-region ones `[regions, channels]` (float64)."""
+    counts, means, variances = (np.asarray(a, np.float64) for a in (counts, means, variances))
+    total = counts.sum(0)
+    mean = (counts * means).sum(0) / total
+    variance = (counts * (variances + np.square(means - mean))).sum(0) / total
+    return mean, variance
+
+
+def _run_stage(generator: Generator, stage: StageInfo, values: np.ndarray, tile_size: int,
+               batch_size: int) -> np.ndarray:
+    """One stage over a whole image `[height, width, channels]`, tile by tile, exactly."""
+    height, width = values.shape[:2]
+    side = max(stage.grid, int(tile_size * stage.tile_scale) // stage.grid * stage.grid)
+    boxes = [(row, col) for row in seamless_boxes(height, side, stage.halo)
+             for col in seamless_boxes(width, side, stage.halo)]
+    size_h, size_w = min(side + 2 * stage.halo, height), min(side + 2 * stage.halo, width)
+    total = sum(stage.norm_channels)
+    means, variances = np.zeros(total, np.float32), np.ones(total, np.float32)
+    offset, output = 0, None
+    for j in range(len(stage.norm_channels) + 1):
+        reports = []
+        for first in range(0, len(boxes), batch_size):
+            chunk = boxes[first:first + batch_size]
+            tiles = np.stack([values[top:top + size_h, left:left + size_w]
+                              for (top, _, _), (left, _, _) in chunk])
+            window = [(row0 - top, col0 - left, row1 - top, col1 - left)
+                      for (top, row0, row1), (left, col0, col1) in chunk]
+            result = generator.run_stage(tiles, stage.first_branch + j, means, variances, window)
+            if j < len(stage.norm_channels):
+                reports.append((result["counts"], result["means"], result["variances"]))
+                continue
+            if output is None:
+                output = np.empty((height * stage.up // stage.down, width * stage.up // stage.down,
+                                   result["images"].shape[-1]), np.float32)
+            scale = lambda position: position * stage.up // stage.down  # noqa: E731
+            for ((top, row0, row1), (left, col0, col1)), image in zip(chunk, result["images"]):
+                output[scale(row0):scale(row1), scale(col0):scale(col1)] = image[
+                    scale(row0 - top):scale(row1 - top), scale(col0 - left):scale(col1 - left)]
+        if j < len(stage.norm_channels):
+            channels = stage.norm_channels[j]
+            mean, variance = _combine(*(np.concatenate(parts) for parts in zip(*reports)))
+            means[offset:offset + channels], variances[offset:offset + channels] = mean, variance
+            offset += channels
+    return output
+
+
+def stylize_seamless(generator: Generator, pixels: np.ndarray, tile_size: int,
+                     batch_size: int = 1) -> np.ndarray:
+    """Stylises one uint8 RGB photo `[height, width, 3]` tile by tile, as a whole-photo
+    run would (see the module doc and `pp_tf.seamless`).
+
+    Returns:
+        uint8 RGB of the input's size.
+    """
+    height, width = pixels.shape[:2]
+    values = _pad_to_grid(to_unit(pixels))
+    for stage in generator.stages:
+        values = _run_stage(generator, stage, values, tile_size, batch_size)
+    return to_uint8(values[:height, :width])
+
+
 def stylize_batch(generate: Generate, pixels: np.ndarray) -> np.ndarray:
     """Stylises uint8 RGB photos of one size `[batch, height, width, 3]`, whole."""
     return to_uint8(generate(to_unit(pixels)))
@@ -224,6 +400,13 @@ def stylize_image(generate: Generate, pixels: np.ndarray, config: StylizeConfig)
         return stylize_small(generate, pixels)
     if max(pixels.shape[:2]) <= config.tile_size:
         return stylize_batch(generate, pixels[None])[0]
+    if getattr(generate, "seamless", False):
+        return stylize_seamless(generate, pixels, config.tile_size, config.batch_size)
+    if isinstance(generate, Generator):
+        _log.warning("this generator export has no 'run_stage' function "
+                     "(exported before it existed): large photos are tiled with blended "
+                     "seams, each tile normalised by its own statistics; export it again "
+                     "for whole-photo results")
     return stylize_tiled(generate, pixels, config.tile_size, config.overlap, config.batch_size)
 
 

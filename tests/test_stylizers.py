@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
@@ -246,18 +247,109 @@ def test_tiled_equals_whole_away_from_seams_without_instance_norm():
     assert difference.mean() <= 0.1 and difference.max() <= 8  # near seams: low-weight tile edges
 
 
-def test_tiled_cyclegan_differs_from_whole_by_tone_only():
-    """With instance norm each tile is normalised by its own statistics, so the
-    tiled result is not the whole-image one anywhere; on this random generator
-    and noise photo the mean difference is ~8 grey levels. This bounds it as a
-    regression sentinel; it is not an exactness claim."""
-    photo = np.random.default_rng(8).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+def _street_photo(height, width, seed):
+    """A real photo resized, with noise (fine detail at every scale)."""
+    photo = image_io.read_image(os.path.join(ROOT, "examples", "leuven_street.jpg"))
+    photo = np.asarray(Image.fromarray(photo).resize((width, height))).astype(int)
+    noise = np.random.default_rng(seed).integers(-20, 21, photo.shape)
+    return np.clip(photo + noise, 0, 255).astype(np.uint8)
+
+
+def _whole_uint8(model, photo, bgr=False):
+    """Independent reference: one forward of the Keras model on the whole photo."""
+    x = photo[None].astype(np.float32) / 127.5 - 1.0
+    y = model(x[..., ::-1] if bgr else x, training=False).numpy()[0]
+    y = y[..., ::-1] if bgr else y
+    return np.clip(np.round((y + 1.0) * 127.5), 0, 255).astype(int)
+
+
+def test_seamless_tiles_equal_the_whole_photo_cyclegan():
+    """1536x2048 in 512 tiles: every pixel within 2 grey levels of one whole-photo
+    forward. The blended tiles (each normalised by its own statistics) are far
+    from it on the same photo, so the bound is not loose."""
     keras.utils.set_random_seed(8)
-    generate = _generate_fn(cyclegan.ResnetGenerator(n_blocks=6, ngf=8))
-    whole = stylize.stylize_batch(generate, photo[None])[0].astype(int)
-    tiled = stylize.stylize_tiled(generate, photo, tile_size=128, overlap=32, batch_size=4)
-    assert tiled.shape == photo.shape
-    assert np.abs(tiled - whole).mean() <= 16
+    model = cyclegan.ResnetGenerator(n_blocks=3, ngf=8)
+    generator = stylize.Generator.from_module(StylizerModule(model))
+    assert generator.seamless and len(generator.stages) == 5  # down, 3 blocks, up
+    photo = _street_photo(1536, 2048, seed=8)
+    whole = _whole_uint8(model, photo)
+
+    tiled = stylize.stylize_image(generator, photo, stylize.StylizeConfig(tile_size=512))
+    assert tiled.shape == photo.shape and tiled.dtype == np.uint8
+    difference = np.abs(tiled.astype(int) - whole)
+    assert difference.max() <= 2 and difference.mean() < 0.05
+
+    blended = stylize.stylize_tiled(generator, photo, tile_size=512, overlap=32, batch_size=4)
+    assert np.abs(blended.astype(int) - whole).max() > 20
+
+
+def test_seamless_tiles_equal_the_whole_photo_cartoongan():
+    """CartoonGAN: BGR, affine norms (random scales and shifts), zero padding between
+    its paired convolutions."""
+    keras.utils.set_random_seed(9)
+    model = cartoongan.CartoonGANGenerator()
+    rng = np.random.default_rng(9)
+    for layer in model.layers:
+        if isinstance(layer, InstanceNormalization):
+            scale, shift = layer.get_weights()
+            layer.set_weights([rng.uniform(0.5, 1.5, scale.shape).astype(np.float32),
+                               rng.normal(0, 0.3, shift.shape).astype(np.float32)])
+    generator = stylize.Generator.from_module(StylizerModule(model, "BGR"))
+    photo = _street_photo(180, 236, seed=9)
+    tiled = stylize.stylize_image(generator, photo, stylize.StylizeConfig(tile_size=96,
+                                                                          overlap=16))
+    assert np.abs(tiled.astype(int) - _whole_uint8(model, photo, bgr=True)).max() <= 2
+
+
+def test_seamless_tiles_through_a_saved_model(tmp_path, caplog):
+    """The run_stage function survives export, and is no signature (TF Serving warms
+    up every signature with one input); an export without it (made before it
+    existed) falls back to blended tiles with a warning."""
+    keras.utils.set_random_seed(11)
+    model = cyclegan.ResnetGenerator(n_blocks=1, ngf=8)
+    module = StylizerModule(model)
+    photo = _street_photo(300, 404, seed=11)
+    whole = _whole_uint8(model, photo)
+    config = stylize.StylizeConfig(tile_size=128, overlap=16)
+
+    path = export(module, str(tmp_path / "new"))
+    assert sorted(tf.saved_model.load(path).signatures) == ["generate", "serving_default"]
+    generator = stylize.load_generator(path)
+    assert generator.seamless
+    assert np.abs(stylize.stylize_image(generator, photo, config).astype(int) - whole).max() <= 2
+
+    old = str(tmp_path / "old")
+    before = tf.Module()  # what StylizerModule saved before run_stage existed
+    before.model, before.channel_order = module.model, module.channel_order
+    before.serve, before.generate = module.serve, module.generate
+    tf.saved_model.save(before, old, signatures=module.signatures())
+    generator = stylize.load_generator(old)
+    assert not generator.seamless
+    with caplog.at_level("WARNING"):
+        blended = stylize.stylize_image(generator, photo, config)
+    assert "no 'run_stage' function" in caplog.text
+    assert np.abs(blended.astype(int) - whole).max() > 2
+
+
+def test_seamless_without_instance_norm_is_one_pass_and_exact():
+    generator = stylize.Generator.from_module(StylizerModule(_local_generator()))
+    assert [stage.norm_channels for stage in generator.stages] == [()]
+    photo = np.random.default_rng(10).integers(0, 256, (298, 397, 3), dtype=np.uint8)
+    whole = stylize.stylize_batch(generator, photo[None])[0].astype(int)
+    tiled = stylize.stylize_seamless(generator, photo, tile_size=64, batch_size=3)
+    assert np.abs(tiled.astype(int) - whole).max() <= 1
+
+
+def test_seamless_boxes_partition_and_keep_their_halo():
+    for length, tile, halo in ((2048, 512, 8), (300, 128, 16), (100, 128, 8), (37, 8, 3)):
+        boxes = stylize.seamless_boxes(length, tile, halo)
+        size = min(tile + 2 * halo, length)
+        assert [start for _, start, _ in boxes] == list(range(0, length, tile))
+        assert boxes[-1][2] == length
+        for top, start, end in boxes:
+            assert 0 <= top and top + size <= length
+            assert start - top >= halo or top == 0
+            assert top + size - end >= halo or top + size == length
 
 
 def test_tile_starts_cover_and_stay_on_grid():

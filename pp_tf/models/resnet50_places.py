@@ -3,8 +3,18 @@
 torchvision's ResNet50 is "v1.5": the stride of a downsampling bottleneck sits
 in its 3x3 convolution, convolutions have no biases, and torch pads
 symmetrically. `keras.applications.ResNet50` differs on all three, so it is not
-weight-compatible; this builder reproduces the torch graph with explicit
-`ZeroPadding2D` + `'valid'` layers and BatchNorm epsilon 1e-5.
+weight-compatible; this builder reproduces the torch graph with BatchNorm
+epsilon 1e-5 and torch's padding:
+
+* stride-1 3x3 convolutions use `'same'`, which pads 1 on every side there,
+  as torch does (an explicit `ZeroPadding2D` + `'valid'` pair computes the
+  same numbers but copies every activation once more: it made the model run
+  at about half the speed of `keras.applications.ResNet50`);
+* the stride-2 convolutions (the 7x7 stem, and the 3x3 of each stage's first
+  block) and the max pool keep an explicit `ZeroPadding2D` + `'valid'`: at
+  stride 2 Keras `'same'` pads at the bottom/right, torch at the top/left;
+* batch norm is `pp_tf.layers.BatchNormalization`, whose inference is one
+  fused op that TensorFlow folds into the convolution before it.
 
 Layer names mirror the checkpoint's module path with `_` for `.`
 (`layer2_0_downsample_0` <- `module.layer2.0.downsample.0`), so the porter is a
@@ -18,6 +28,7 @@ from __future__ import annotations
 
 import keras
 
+from pp_tf.layers import BatchNormalization
 from pp_tf.models import porting, preprocessing
 from pp_tf.weights import WeightPreset
 
@@ -40,11 +51,13 @@ def normalization_layer(name="normalize"):
 
 
 def _conv_bn(x, filters, kernel, stride, name, relu=True):
-    pad = kernel // 2
-    if pad:
-        x = keras.layers.ZeroPadding2D(pad, name=f"{name}_pad")(x)
-    x = keras.layers.Conv2D(filters, kernel, strides=stride, use_bias=False, name=name)(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=name.replace("conv", "bn"))(x)
+    padding = "same"  # no padding for 1x1; symmetric for an odd kernel at stride 1
+    if kernel > 1 and stride > 1:
+        x = keras.layers.ZeroPadding2D(kernel // 2, name=f"{name}_pad")(x)
+        padding = "valid"
+    x = keras.layers.Conv2D(filters, kernel, strides=stride, padding=padding, use_bias=False,
+                            name=name)(x)
+    x = BatchNormalization(epsilon=BN_EPSILON, name=name.replace("conv", "bn"))(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
@@ -56,7 +69,7 @@ def _bottleneck(x, width, stride, name):
     if stride != 1 or x.shape[-1] != width * 4:
         shortcut = keras.layers.Conv2D(width * 4, 1, strides=stride, use_bias=False,
                                        name=f"{name}_downsample_0")(x)
-        shortcut = keras.layers.BatchNormalization(epsilon=BN_EPSILON,
+        shortcut = BatchNormalization(epsilon=BN_EPSILON,
                                                    name=f"{name}_downsample_1")(shortcut)
     out = keras.layers.Add(name=f"{name}_add")([out, shortcut])
     return keras.layers.ReLU(name=f"{name}_out")(out)
@@ -68,7 +81,7 @@ def ResNet(stage_blocks, classes=365, input_shape=(224, 224, 3), name="resnet"):
     x = normalization_layer()(inputs)
     x = keras.layers.ZeroPadding2D(3, name="conv1_pad")(x)
     x = keras.layers.Conv2D(64, 7, strides=2, use_bias=False, name="conv1")(x)
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name="bn1")(x)
+    x = BatchNormalization(epsilon=BN_EPSILON, name="bn1")(x)
     x = keras.layers.ReLU(name="relu")(x)
     # MaxPool2d(3, 2, padding=1) after a ReLU: zero padding equals -inf padding.
     x = keras.layers.ZeroPadding2D(1, name="maxpool_pad")(x)
