@@ -48,6 +48,7 @@ import logging
 import os
 from typing import Callable
 
+import keras
 import numpy as np
 import tensorflow as tf
 from PIL import Image
@@ -164,11 +165,9 @@ class Generator:
 PRECISIONS = ("float32", "bfloat16")
 
 
-def build_generator_model(build: Callable[[], "keras.Model"], precision: str = "float32"):
+def build_generator_model(build: Callable[[], keras.Model], precision: str = "float32"):
     """`build()` under a compute precision: float32, or bfloat16 (variables and instance
     norms stay float32; the output is bfloat16, so cast it)."""
-    import keras
-
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if precision == "float32":
