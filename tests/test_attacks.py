@@ -71,7 +71,7 @@ def test_uap_beats_random_noise_of_the_same_norm(mode):
     train, _ = tiny_models.synthetic_images(256, seed=3)
     held_out, _ = tiny_models.synthetic_images(256, seed=4)
     config = uap.UAPConfig(xi=40.0, norm="inf", mode=mode, max_passes=4, batch_size=32,
-                           delta=0.1, step_fraction=0.2, min_steps=0)
+                           delta=0.1, step_fraction=0.2, min_steps=0, augment_scale=0.0)
     state = uap.make(config, logits, (32, 32, 3)).fit(train)
     v = state.best
     assert state.best_fooling_rate == max(h["fooling_rate"] for h in state.history)
@@ -88,7 +88,7 @@ def test_uap_resume_equals_an_uninterrupted_run():
     logits = tiny_models.logits_fn(model)
     train, _ = tiny_models.synthetic_images(96, seed=5)
     config = uap.UAPConfig(xi=12.0, mode="sgd", eot=True, max_passes=3, batch_size=32, delta=0.0,
-                           min_steps=0)
+                           min_steps=0, augment_scale=0.0)
     full = uap.make(config, logits, (32, 32, 3)).fit(train)
 
     class Interrupted(Exception):
@@ -118,18 +118,19 @@ def test_eot_requires_sgd():
 # Computed once by the code before the two algorithms were split into classes
 # (git show c6ec128:pp_tf/attacks/uap.py, `UniversalPerturbation(config, ...).fit`),
 # on `fixed_mlp` (fixed seeded weights, no training) and `fixed_mlp.images(40)`.
-# That code had no minimum step count: min_steps=0 is the same algorithm.
+# That code had no minimum step count and no per-step random views: min_steps=0 and
+# augment_scale=0 are the same algorithm.
 PINNED = {
     "sgd": (dict(xi=20.0, norm="inf", mode="sgd", max_passes=3, batch_size=16, delta=0.0,
-                 seed=4, min_steps=0),
+                 seed=4, min_steps=0, augment_scale=0.0),
             [0.275, 0.475, 0.525], -116.00000631809235, 1268.8000218868256,
             [3.5999999046325684, -10.800000190734863, 6.800000190734863]),
     "sgd_eot_l2": (dict(xi=300.0, norm="2", mode="sgd", eot=True, max_passes=2, batch_size=16,
-                        delta=0.0, seed=2, min_steps=0),
+                        delta=0.0, seed=2, min_steps=0, augment_scale=0.0),
                    [0.225, 0.25], -14.926603831350803, 563.2980449125171,
                    [-4.6568217277526855, -4.6430439949035645, 2.2714502811431885]),
     "deepfool": (dict(xi=30.0, norm="inf", mode="deepfool", max_passes=2, batch_size=16,
-                      delta=0.0, seed=1, candidates=4, min_steps=0),
+                      delta=0.0, seed=1, candidates=4, min_steps=0, augment_scale=0.0),
                  [0.725, 0.375], -289.8832268714905, 2828.146031856537,
                  [-3.791271209716797, 13.802225112915039, 21.925048828125]),
 }
@@ -163,7 +164,8 @@ def test_min_steps_adds_passes_and_delays_the_stop():
 
     images = fixed_mlp.images(20)
     # delta=0.999: a pass fooling any image may stop the run.
-    settings = dict(xi=60.0, mode="sgd", max_passes=2, batch_size=8, delta=0.999, seed=1)
+    settings = dict(xi=60.0, mode="sgd", max_passes=2, batch_size=8, delta=0.999, seed=1,
+                    augment_scale=0.0)
     logits = fixed_mlp.logits_fn()
     early = uap.make(uap.UAPConfig(**settings, min_steps=0), logits, (8, 8, 3)).fit(images)
     assert early.history[0]["fooling_rate"] > 0 and len(early.history) == 1
@@ -185,7 +187,7 @@ def test_heldout_images_pick_the_saved_pass():
     logits = fixed_mlp.logits_fn()
     train, holdout = fixed_mlp.images(24, seed=3), fixed_mlp.images(12, seed=4)
     config = uap.UAPConfig(xi=8.0, mode="sgd", max_passes=5, batch_size=8, delta=0.0,
-                           min_steps=0, step_fraction=0.3, seed=6)
+                           min_steps=0, step_fraction=0.3, seed=6, augment_scale=0.0)
     passes = []
     state = uap.make(config, logits, (8, 8, 3)).fit(
         train, holdout=holdout, on_pass=lambda s: passes.append(s.perturbation.copy()))

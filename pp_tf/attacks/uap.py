@@ -72,6 +72,10 @@ class UAPConfig:
     # sgd mode: at least this many steps (passes are added for small data), and no
     # stop at 1 - delta before them.
     min_steps: int = 80
+    # sgd mode: each step, every image (before v is added) becomes a random crop of
+    # augment_scale[0]..1 of its side, resized back and mirrored with probability 1/2;
+    # its label is then the model's clean top-1 of that crop. 0 turns it off.
+    augment_scale: float = 0.6
 
     def __post_init__(self):
         if self.norm not in ("inf", "2"):
@@ -82,7 +86,8 @@ class UAPConfig:
             raise ValueError("eot needs mode='sgd': DeepFool's minimal step is not defined "
                              "under random transformations")
         if (self.xi <= 0 or not 0 <= self.delta < 1 or self.max_passes < 1
-                or self.batch_size < 1 or self.min_steps < 0):
+                or self.batch_size < 1 or self.min_steps < 0
+                or not 0 <= self.augment_scale <= 1):
             raise ValueError(f"invalid settings: {self}")
 
 
@@ -142,6 +147,24 @@ def fooling_rate(logits_fn: LogitsFn, images, labels, perturbation, batch_size: 
         fooled += float((predicted != labels[i:i + batch_size]).mean(axis=-1).sum()
                         if predicted.ndim > 1 else (predicted != labels[i:i + batch_size]).sum())
     return fooled / max(len(images), 1)
+
+
+def random_views(images, seed, min_scale: float):
+    """Each image of the batch -> a random square crop (side `min_scale`..1 of the
+    image's, anywhere), resized back to the image's size, mirrored with probability
+    1/2. Stateless in `seed`; one batched op, no loop over images."""
+    shape = tf.shape(images)
+    n = shape[0]
+    salted = seed + tf.constant([0, 101])
+    side = tf.random.stateless_uniform([n], salted, min_scale, 1.0)
+    top = tf.random.stateless_uniform([n], salted + tf.constant([0, 1]), 0.0, 1.0) * (1 - side)
+    left = tf.random.stateless_uniform([n], salted + tf.constant([0, 2]), 0.0, 1.0) * (1 - side)
+    flip = tf.random.stateless_uniform([n], salted + tf.constant([0, 3]), 0.0, 1.0) < 0.5
+    # mirrored: the box's x-coordinates swapped (crop_and_resize flips when x1 > x2)
+    x1 = tf.where(flip, left + side, left)
+    x2 = tf.where(flip, left, left + side)
+    boxes = tf.stack([top, x1, top + side, x2], axis=1)
+    return tf.image.crop_and_resize(images, boxes, tf.range(n), shape[1:3])
 
 
 class UAP(abc.ABC):
@@ -343,6 +366,9 @@ class SGDUAP(UAP):
         """`v` after one ascent step on the batch (compiled as `step`)."""
         with tf.GradientTape() as tape:
             tape.watch(v)
+            if self.config.augment_scale > 0:
+                images = random_views(images, seed, self.config.augment_scale)
+                labels = _top1(self.logits_fn(images))
             perturbed = tf.clip_by_value(images + self.place(v), 0.0, 255.0)
             if self.config.eot:
                 perturbed = transforms.photo_pipeline(perturbed, seed)

@@ -16,7 +16,8 @@ Defaults for small folders (--images): every photo gives its view plus
 --crops_per_photo=8 random crops (rescaled, mirrored); --holdout_fraction=0.2 of
 the photos are kept out of the steps, and their fooling rate picks the saved pass
 and decides the stop at 1 - delta; in sgd mode a run makes at least --min_steps
-steps (more passes when the data are few).
+steps (more passes when the data are few), and every step sees fresh random
+crops (--augment_scale=0.6 to 1 of each image's side, mirrored half the time).
 """
 
 import os
@@ -52,6 +53,9 @@ _MAX_PASSES = flags.DEFINE_integer("max_passes", default(UAPConfig, "max_passes"
                                    "Passes over the training images at most.")
 _MIN_STEPS = flags.DEFINE_integer("min_steps", default(UAPConfig, "min_steps"),
                                   "sgd: at least this many steps (passes added for small data).")
+_AUGMENT = flags.DEFINE_float("augment_scale", default(UAPConfig, "augment_scale"),
+                              "sgd: every step, each image is a fresh random crop of this to 1 "
+                              "of its side (mirrored half the time); 0: off.")
 _BATCH = flags.DEFINE_integer("batch_size", default(UAPConfig, "batch_size"), "Images per step.")
 _SEED = flags.DEFINE_integer("seed", default(UAPConfig, "seed"),
                              "Seed of the shuffling and of the EOT draws.")
@@ -97,7 +101,8 @@ def main(argv):
         source = run_settings.tfds_identity(name, split, _TFDS_DIR.value)
     config = UAPConfig(xi=_XI.value, norm=_NORM.value, mode=_MODE.value, delta=_DELTA.value,
                        max_passes=_MAX_PASSES.value, batch_size=_BATCH.value, eot=_EOT.value,
-                       seed=_SEED.value, min_steps=_MIN_STEPS.value)
+                       seed=_SEED.value, min_steps=_MIN_STEPS.value,
+                       augment_scale=_AUGMENT.value)
     try:
         report = train_uap(attacker, images, config, _OUTPUT.value, resume=_RESUME.value,
                            logdir=_LOGDIR.value, allow_changed=_ALLOW.value, data_source=source,
