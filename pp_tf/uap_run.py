@@ -5,7 +5,10 @@ Outputs, for `output="out/uap.npy"`:
 * `out/uap.png`: a visualisation (scaled to the full 0-255 range around grey);
 * `out/uap.json`: settings, the attacker's name and view (``"view"``:
   `pp_tf.models.preprocessing.View.to_dict`, what `protect` needs to place the
-  perturbation), image count, per-pass fooling rate, changes accepted on resume;
+  perturbation), image count, per-pass fooling rates (training and held-out), the
+  saved pass, changes accepted on resume. For an ensemble, ``"attacker"`` is the
+  members' names comma-joined (``"attackers"``: the list), ``"view"`` the placement
+  view (the first member's) and ``"member_views"`` every member's;
 * `out/uap.npy.ckpt/` while running: the state after each of the last passes
   (`pp_tf.verified_checkpoints`: SHA-256 manifests; a corrupted one is skipped),
   each with the run's settings: `resume` refuses settings that change the result
