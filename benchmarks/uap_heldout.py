@@ -18,7 +18,8 @@ the same way (the L-inf norm of the UAP; seeds 0..--noise_seeds-1, averaged).
       --eval_attackers=efficientnet_lite0
   # finished perturbations (no training), e.g. the shipped ones on examples/:
   .venv/bin/python benchmarks/uap_heldout.py --perturbations=saved_models/uap_x.npy \
-      --eval_photos=examples --eval_attackers=efficientnet_lite0,efficientnet_lite1,efficientnet_lite2
+      --eval_photos=examples \
+      --eval_attackers=efficientnet_lite0,efficientnet_lite1,efficientnet_lite2
 """
 
 import json
