@@ -5,7 +5,10 @@ Outputs, for `output="out/uap.npy"`:
 * `out/uap.png`: a visualisation (scaled to the full 0-255 range around grey);
 * `out/uap.json`: settings, the attacker's name and view (``"view"``:
   `pp_tf.models.preprocessing.View.to_dict`, what `protect` needs to place the
-  perturbation), image count, per-pass fooling rate, changes accepted on resume;
+  perturbation), image count, per-pass fooling rates (training and held-out), the
+  saved pass, changes accepted on resume. For an ensemble, ``"attacker"`` is the
+  members' names comma-joined (``"attackers"``: the list), ``"view"`` the placement
+  view (the first member's) and ``"member_views"`` every member's;
 * `out/uap.npy.ckpt/` while running: the state after each of the last passes
   (`pp_tf.verified_checkpoints`: SHA-256 manifests; a corrupted one is skipped),
   each with the run's settings: `resume` refuses settings that change the result
@@ -26,8 +29,9 @@ import tensorflow as tf
 from absl import logging
 
 from pp_tf import image_io, run_settings, verified_checkpoints
-from pp_tf.attacker import Attacker
+from pp_tf.attacker import Attacker, Ensemble, views_and_logits
 from pp_tf.attacks import uap
+from pp_tf.models import preprocessing
 
 # Settings that cannot change the perturbation: they may differ on --resume.
 FREE_SETTINGS = frozenset({"output", "logdir", "resume", "allow_changed", "show_progress"})
@@ -38,13 +42,55 @@ def checkpoint_folder(output: str) -> verified_checkpoints.CheckpointFolder:
     return verified_checkpoints.CheckpointFolder(output + ".ckpt", KEEP_CHECKPOINTS, name="pass")
 
 
-def settings_record(attacker: Attacker, images, config: uap.UAPConfig,
-                    data_source: dict | None = None) -> dict:
+def as_attackers(attacker) -> tuple[Attacker, ...]:
+    """An `Attacker`, an `Ensemble` or a sequence of attackers -> a tuple of attackers."""
+    if isinstance(attacker, Attacker):
+        return (attacker,)
+    if isinstance(attacker, Ensemble):
+        return attacker.attackers
+    attackers = tuple(attacker)
+    if not attackers:
+        raise ValueError("no attacker")
+    return attackers
+
+
+def placement_view(attacker) -> preprocessing.View:
+    """The view `v` is made in and placed by (recorded in the .json): the first member's."""
+    return as_attackers(attacker)[0].view
+
+
+def training_size(attacker) -> tuple[int, int]:
+    """(resize, crop) of the training images `train_uap` expects for `attacker`.
+
+    One attacker: its own view (`v` is trained on exactly what it sees). An ensemble:
+    the common photo space, each photo's shorter side resized to the placement view's
+    `resize_size` and its centred square kept (every member's view of a photo lies in
+    that square)."""
+    view = placement_view(attacker)
+    if len(as_attackers(attacker)) == 1:
+        return view.resize_size, view.crop_size
+    return view.resize_size, view.resize_size
+
+
+def attacker_name(attacker) -> str:
+    """The attacker's name; an ensemble's members comma-joined (`split_attacker_spec`
+    splits it back)."""
+    return ",".join(a.name for a in as_attackers(attacker))
+
+
+def settings_record(attacker, images, config: uap.UAPConfig,
+                    data_source: dict | None = None, holdout=None) -> dict:
     """What the perturbation depends on, flat: the config's fields, attacker, view, images."""
-    return {**dataclasses.asdict(config), "attacker": attacker.name,
-            "view": attacker.view.to_dict(), "data_source": data_source,
-            "training_images": run_settings.array_identity(np.asarray(images)),
-            "pp_tf_version": run_settings.version()}
+    record = {**dataclasses.asdict(config), "attacker": attacker_name(attacker),
+              "view": placement_view(attacker).to_dict(), "data_source": data_source,
+              "training_images": run_settings.array_identity(np.asarray(images)),
+              "pp_tf_version": run_settings.version()}
+    members = as_attackers(attacker)
+    if len(members) > 1:
+        record["member_views"] = [a.view.to_dict() for a in members]
+    if holdout is not None:
+        record["holdout_images"] = run_settings.array_identity(np.asarray(holdout))
+    return record
 
 
 def state_bytes(state: uap.UAPState) -> bytes:
@@ -69,10 +115,46 @@ def visualise(perturbation: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(127.5 + 127.5 * perturbation / scale), 0, 255).astype(np.uint8)
 
 
-def train_uap(attacker: Attacker, images: np.ndarray, config: uap.UAPConfig, output: str,
+def make_trainer(attacker, config: uap.UAPConfig) -> uap.UAP:
+    """The algorithm for `attacker` (one, or an ensemble) on images of `training_size`.
+
+    One attacker: `v` is trained in its view, on its views of the photos. An ensemble
+    (sgd mode): `v` lives in the placement view (the first member's); each training
+    image is a photo in the common photo space (`training_size`), `v` is tiled on it as
+    `pp_tf.perturbation.apply_perturbation(placement="tile", view=placement view)` tiles
+    it on a photo, and each member then takes its own view of the sum (resize + centre
+    crop, differentiable): the loss is the mean of the members' clipped CE, so the one
+    pattern the protection places is what every member is trained against.
+    """
+    members = as_attackers(attacker)
+    view = placement_view(attacker)
+    if len(members) == 1:
+        shape = (view.crop_size, view.crop_size, 3)
+        logits = tf.function(members[0].logits,
+                             input_signature=[tf.TensorSpec([None, *shape], tf.float32)])
+        return uap.make(config, logits, shape)
+    side = training_size(attacker)[1]
+    shape = (side, side, 3)
+
+    def ensemble_logits(photos):
+        return tuple(logits for _, logits in views_and_logits(members, photos))
+
+    logits = tf.function(ensemble_logits,
+                         input_signature=[tf.TensorSpec([None, *shape], tf.float32)])
+    return uap.make(config, logits, shape, (view.crop_size, view.crop_size, 3),
+                    uap.tile_placement(view, side), len(members))
+
+
+def train_uap(attacker, images: np.ndarray, config: uap.UAPConfig, output: str,
               resume: bool = False, logdir: str | None = None, show_progress: bool = True,
-              allow_changed=(), data_source: dict | None = None) -> dict:
-    """Computes a UAP for `attacker` on `images` (its view) and writes the outputs.
+              allow_changed=(), data_source: dict | None = None, holdout=None) -> dict:
+    """Computes a UAP for `attacker` on `images` and writes the outputs.
+
+    `attacker`: an `Attacker`, or an ensemble (`Ensemble` or a sequence of attackers).
+    `images`: `[n, s, s, 3]` in the space `training_size(attacker)` names (one
+    attacker: its view; an ensemble: the common photo space, see `make_trainer`).
+    `holdout`: images of photos kept out of training in the same space; their fooling
+    rate picks the saved pass and decides the stop.
 
     Args:
         allow_changed: with `resume`, settings allowed to differ from the checkpoint's.
@@ -91,7 +173,7 @@ def train_uap(attacker: Attacker, images: np.ndarray, config: uap.UAPConfig, out
         raise ValueError(f"{output}.ckpt.npz: a checkpoint in the format of an older pp_tf "
                          "(without settings or checksums); delete it to start again")
     folder = checkpoint_folder(output)
-    settings = settings_record(attacker, images, config, data_source)
+    settings = settings_record(attacker, images, config, data_source, holdout)
     state, restored, skipped, changes = None, None, [], []
     if folder.holds_anything() and not resume:
         raise ValueError(f"{folder.folder} holds checkpoints of an interrupted run: pass "
@@ -110,18 +192,22 @@ def train_uap(attacker: Attacker, images: np.ndarray, config: uap.UAPConfig, out
         state = load_state(restored.prefix + ".npz")
         logging.info("resumed from %s after pass %d", restored.prefix, state.passes_done)
 
-    shape = (attacker.view.crop_size, attacker.view.crop_size, 3)
-    logits = tf.function(attacker.logits,
-                         input_signature=[tf.TensorSpec([None, *shape], tf.float32)])
-    trainer = uap.make(config, logits, shape)
-    labels = uap.predict_labels(logits, images)
+    expected = training_size(attacker)[1]
+    if np.shape(images)[1:3] != (expected, expected):
+        raise ValueError(f"training images are {np.shape(images)[1:3]}, {attacker_name(attacker)} "
+                         f"trains on {expected}x{expected} (uap_run.training_size)")
+    trainer = make_trainer(attacker, config)
+    labels = uap.predict_labels(trainer.logits_fn, images)
+    holdout_labels = (uap.predict_labels(trainer.logits_fn, holdout)
+                      if holdout is not None and len(holdout) else None)
     writer = tf.summary.create_file_writer(logdir) if logdir else None
     bar = None
     if show_progress:
         from tqdm import tqdm
 
         done_passes = state.passes_done if state else 0
-        bar = tqdm(total=config.max_passes * len(images), initial=done_passes * len(images),
+        bar = tqdm(total=trainer.total_passes(len(images)) * len(images),
+                   initial=done_passes * len(images),
                    unit="img", desc="UAP", dynamic_ncols=True)
 
     def on_pass(current: uap.UAPState) -> None:
@@ -131,18 +217,23 @@ def train_uap(attacker: Attacker, images: np.ndarray, config: uap.UAPConfig, out
                                                                overwrite=True),
                     {"settings": settings, "changes": changes})
         rate = current.history[-1]["fooling_rate"]
+        heldout = current.history[-1].get("heldout_fooling_rate")
         if writer:
             with writer.as_default():
                 tf.summary.scalar("fooling_rate", rate, step=current.passes_done)
+                if heldout is not None:
+                    tf.summary.scalar("heldout_fooling_rate", heldout, step=current.passes_done)
                 tf.summary.scalar("perturbation_linf", float(np.abs(current.perturbation).max()),
                                   step=current.passes_done)
             writer.flush()
         if bar:
-            bar.set_postfix(fooling_rate=f"{rate:.3f}")
+            bar.set_postfix(fooling_rate=f"{rate:.3f}",
+                            **({"heldout": f"{heldout:.3f}"} if heldout is not None else {}))
 
     start = time.perf_counter()
     try:
-        state = trainer.fit(images, labels, state, on_pass, bar.update if bar else None)
+        state = trainer.fit(images, labels, state, on_pass, bar.update if bar else None,
+                            holdout=holdout, holdout_labels=holdout_labels)
     finally:
         if bar:
             bar.close()
@@ -154,14 +245,26 @@ def train_uap(attacker: Attacker, images: np.ndarray, config: uap.UAPConfig, out
     image_io.write_bytes_atomic(buffer.getvalue(), output, overwrite=True)
     stem = output[: -len(".npy")]
     image_io.write_image(visualise(result), stem + ".png", "PNG", overwrite=True)
+    use_holdout = holdout is not None and len(holdout) > 0
+    key = ((lambda h: (h["heldout_fooling_rate"], h["fooling_rate"])) if use_holdout
+           else (lambda h: h["fooling_rate"]))
+    best_pass = max(state.history, key=key)["pass"] if state.history else None
     report = {
-        "attacker": attacker.name,
-        "view": attacker.view.to_dict(),
+        "attacker": attacker_name(attacker),
+        "attackers": [a.name for a in as_attackers(attacker)],
+        "view": placement_view(attacker).to_dict(),
+        "member_views": [a.view.to_dict() for a in as_attackers(attacker)],
+        "training_space": ("attacker view" if len(as_attackers(attacker)) == 1 else
+                           f"photo: shorter side {expected}, centred square, v tiled"),
         "settings": dataclasses.asdict(config),
         "images": int(len(images)),
+        "heldout_images": int(len(holdout)) if holdout is not None else 0,
         "data_source": data_source,
         "fooling_rate_per_pass": state.history,
-        "fooling_rate": state.best_fooling_rate,  # of the saved (best) pass
+        # of the saved (best) pass: held-out when there are held-out images
+        "fooling_rate": state.best_fooling_rate,
+        "selected_by": "heldout_fooling_rate" if use_holdout else "fooling_rate",
+        "best_pass": best_pass,
         "linf": float(np.abs(result).max()),
         "l2": float(np.linalg.norm(result)),
         "resumed_from": restored.prefix if restored else None,

@@ -71,7 +71,7 @@ def test_uap_beats_random_noise_of_the_same_norm(mode):
     train, _ = tiny_models.synthetic_images(256, seed=3)
     held_out, _ = tiny_models.synthetic_images(256, seed=4)
     config = uap.UAPConfig(xi=40.0, norm="inf", mode=mode, max_passes=4, batch_size=32,
-                           delta=0.1, step_fraction=0.2)
+                           delta=0.1, step_fraction=0.2, min_steps=0, augment_scale=0.0)
     state = uap.make(config, logits, (32, 32, 3)).fit(train)
     v = state.best
     assert state.best_fooling_rate == max(h["fooling_rate"] for h in state.history)
@@ -87,7 +87,8 @@ def test_uap_resume_equals_an_uninterrupted_run():
     model = tiny_models.trained_cnn()
     logits = tiny_models.logits_fn(model)
     train, _ = tiny_models.synthetic_images(96, seed=5)
-    config = uap.UAPConfig(xi=12.0, mode="sgd", eot=True, max_passes=3, batch_size=32, delta=0.0)
+    config = uap.UAPConfig(xi=12.0, mode="sgd", eot=True, max_passes=3, batch_size=32, delta=0.0,
+                           min_steps=0, augment_scale=0.0)
     full = uap.make(config, logits, (32, 32, 3)).fit(train)
 
     class Interrupted(Exception):
@@ -117,17 +118,19 @@ def test_eot_requires_sgd():
 # Computed once by the code before the two algorithms were split into classes
 # (git show c6ec128:pp_tf/attacks/uap.py, `UniversalPerturbation(config, ...).fit`),
 # on `fixed_mlp` (fixed seeded weights, no training) and `fixed_mlp.images(40)`.
+# That code had no minimum step count and no per-step random views: min_steps=0 and
+# augment_scale=0 are the same algorithm.
 PINNED = {
     "sgd": (dict(xi=20.0, norm="inf", mode="sgd", max_passes=3, batch_size=16, delta=0.0,
-                 seed=4),
+                 seed=4, min_steps=0, augment_scale=0.0),
             [0.275, 0.475, 0.525], -116.00000631809235, 1268.8000218868256,
             [3.5999999046325684, -10.800000190734863, 6.800000190734863]),
     "sgd_eot_l2": (dict(xi=300.0, norm="2", mode="sgd", eot=True, max_passes=2, batch_size=16,
-                        delta=0.0, seed=2),
+                        delta=0.0, seed=2, min_steps=0, augment_scale=0.0),
                    [0.225, 0.25], -14.926603831350803, 563.2980449125171,
                    [-4.6568217277526855, -4.6430439949035645, 2.2714502811431885]),
     "deepfool": (dict(xi=30.0, norm="inf", mode="deepfool", max_passes=2, batch_size=16,
-                      delta=0.0, seed=1, candidates=4),
+                      delta=0.0, seed=1, candidates=4, min_steps=0, augment_scale=0.0),
                  [0.725, 0.375], -289.8832268714905, 2828.146031856537,
                  [-3.791271209716797, 13.802225112915039, 21.925048828125]),
 }
@@ -154,3 +157,68 @@ def test_uap_class_refuses_another_modes_config():
 
     with pytest.raises(ValueError, match="SGDUAP runs mode='sgd'"):
         uap.SGDUAP(uap.UAPConfig(mode="deepfool"), fixed_mlp.logits_fn(), (8, 8, 3))
+
+
+def test_min_steps_adds_passes_and_delays_the_stop():
+    import fixed_mlp
+
+    images = fixed_mlp.images(20)
+    # delta=0.999: a pass fooling any image may stop the run.
+    settings = dict(xi=60.0, mode="sgd", max_passes=2, batch_size=8, delta=0.999, seed=1,
+                    augment_scale=0.0)
+    logits = fixed_mlp.logits_fn()
+    early = uap.make(uap.UAPConfig(**settings, min_steps=0), logits, (8, 8, 3)).fit(images)
+    assert early.history[0]["fooling_rate"] > 0 and len(early.history) == 1
+    # 20 images in batches of 8: 3 steps a pass; 10 steps need ceil(10 / 3) = 4 passes,
+    # and passes 1-3 (3, 6, 9 steps) may not stop the run.
+    algorithm = uap.make(uap.UAPConfig(**settings, min_steps=10), logits, (8, 8, 3))
+    assert algorithm.total_passes(20) == 4 and algorithm.total_passes(200) == 2
+    late = algorithm.fit(images)
+    assert [h["pass"] for h in late.history] == [1, 2, 3, 4]
+    # DeepFool mode has no step schedule: min_steps does not apply.
+    deepfool = uap.make(uap.UAPConfig(mode="deepfool", max_passes=2, batch_size=8,
+                                      min_steps=10), logits, (8, 8, 3))
+    assert deepfool.total_passes(20) == 2
+
+
+def test_heldout_images_pick_the_saved_pass():
+    import fixed_mlp
+
+    logits = fixed_mlp.logits_fn()
+    train, holdout = fixed_mlp.images(24, seed=3), fixed_mlp.images(12, seed=4)
+    config = uap.UAPConfig(xi=8.0, mode="sgd", max_passes=5, batch_size=8, delta=0.0,
+                           min_steps=0, step_fraction=0.3, seed=6, augment_scale=0.0)
+    passes = []
+    state = uap.make(config, logits, (8, 8, 3)).fit(
+        train, holdout=holdout, on_pass=lambda s: passes.append(s.perturbation.copy()))
+
+    def rate(images, v):  # the reference: plain top-1 comparisons, image by image
+        clean = [int(np.argmax(logits(x[None]).numpy())) for x in images]
+        moved = [int(np.argmax(logits(np.clip(x + v, 0, 255)[None]).numpy())) for x in images]
+        return float(np.mean([a != b for a, b in zip(clean, moved)]))
+
+    keys = [(rate(holdout, v), rate(train, v)) for v in passes]
+    recorded = [(h["heldout_fooling_rate"], h["fooling_rate"]) for h in state.history]
+    np.testing.assert_allclose(recorded, keys, atol=1e-9)
+    best = max(range(len(keys)), key=lambda i: keys[i])  # first of the highest
+    np.testing.assert_array_equal(state.best, passes[best])
+    assert state.best_fooling_rate == pytest.approx(keys[best][0])
+    # The selection differs from picking by the training rate on this run (else the
+    # test would not tell them apart).
+    by_training = max(range(len(keys)), key=lambda i: keys[i][1])
+    assert by_training != best, keys
+
+
+def test_split_holdout_keeps_whole_photos_out():
+    from pp_tf.datasets import views
+
+    images = np.arange(15, dtype=np.float32).reshape(15, 1, 1, 1) * np.ones((1, 2, 2, 3))
+    paths = [f"photo{i // 3}" for i in range(15)]  # 5 photos, 3 views each (view first)
+    train, train_paths, held, held_paths = views.split_holdout(images, paths, 0.2, seed=0)
+    assert len(held_paths) == 1 and len(train) == 12  # round(0.2 * 5) = 1 photo
+    (photo,) = held_paths
+    assert photo not in train_paths and len(set(train_paths)) == 4
+    first = paths.index(photo)
+    np.testing.assert_array_equal(held[0], images[first])
+    assert views.split_holdout(images, paths, 0.0)[2].shape[0] == 0
+    assert len(views.split_holdout(images[:3], paths[:3], 0.5)[3]) == 0  # one photo: none

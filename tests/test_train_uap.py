@@ -42,7 +42,8 @@ def setup(tmp_path_factory):
 
 def command(root, output, *extra):
     return [sys.executable, "-m", "pp_tf.scripts.train_uap", f"--attacker={root / 'attacker'}",
-            f"--images={root / 'photos'}", "--xi=40", "--mode=sgd", "--eot", "--max_passes=6",
+            f"--images={root / 'photos'}", "--crops_per_photo=0", "--xi=40", "--mode=sgd",
+            "--eot", "--max_passes=6",
             "--delta=0", "--batch_size=8", "--seed=3", f"--output={output}", *extra]
 
 
@@ -83,6 +84,7 @@ def test_outputs_and_kill_then_resume_equals_uninterrupted(setup):
     record = valid[0].record["settings"]
     assert record["xi"] == 40 and record["view"]["crop_size"] == 32
     assert record["data_source"]["files"]["files"] == 160
+    assert len(record["data_source"]["holdout_photos"]) == 32  # 0.2 of 160, the default
 
     refused = subprocess.run(command(root, killed), capture_output=True, text=True, timeout=300)
     assert refused.returncode != 0 and "--resume" in refused.stderr
@@ -116,7 +118,7 @@ def tiny_run():
     attacker = from_keras(tiny_models.trained_cnn(), ["h", "v", "bright", "dark"], "tiny", VIEW)
     images, _ = tiny_models.synthetic_images(48, seed=12)
     config = uap.UAPConfig(xi=30.0, mode="sgd", eot=False, max_passes=4, batch_size=16,
-                           delta=0.0, seed=2)
+                           delta=0.0, seed=2, min_steps=0)
     return attacker, images, config
 
 
@@ -194,3 +196,71 @@ def test_allowed_change_is_accepted_and_recorded(tiny_run, tmp_path, monkeypatch
     assert report["allowed_changes"] == [
         {"setting": "delta", "old": 0.0, "new": 0.5, "step": 1},
         {"setting": "max_passes", "old": 4, "new": 2, "step": 1}]
+
+
+def tiny28():
+    """The tiny CNN behind a 28-pixel input (resized to its 32): a member with another crop."""
+    import keras
+
+    inputs = keras.Input((28, 28, 3), name="pixels")
+    return keras.Model(inputs, tiny_models.trained_cnn()(keras.layers.Resizing(32, 32)(inputs)),
+                       name="tiny28")
+
+
+VIEW28 = View(resize_size=32, crop_size=28, label_space="custom")
+
+
+def test_ensemble_with_default_flags_on_a_small_folder(tmp_path):
+    export(ClassifierModule(tiny_models.trained_cnn(), ["h", "v", "bright", "dark"], VIEW),
+           str(tmp_path / "a32"))
+    export(ClassifierModule(tiny28(), ["h", "v", "bright", "dark"], VIEW28), str(tmp_path / "b28"))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    images, _ = tiny_models.synthetic_images(10, seed=21)
+    for i, image in enumerate(images):
+        Image.fromarray(image.astype(np.uint8)).resize((40, 36)).save(photos / f"p{i}.png")
+    output = tmp_path / "out" / "uap.npy"
+    done = subprocess.run(
+        [sys.executable, "-m", "pp_tf.scripts.train_uap",
+         f"--attacker={tmp_path / 'a32'},{tmp_path / 'b28'}", f"--images={photos}",
+         f"--output={output}"], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    report = json.load(open(tmp_path / "out" / "uap.json"))
+    # Defaults: 10 photos, 2 held out (0.2), 8 x (1 view + 8 crops) = 72 training images
+    # in batches of 32: 3 steps a pass, so min_steps=80 needs ceil(80 / 3) = 27 passes
+    # (> max_passes=10), and no stop before pass 27 (26 passes make 78 steps).
+    assert report["images"] == 72 and report["heldout_images"] == 2
+    assert len(report["data_source"]["holdout_photos"]) == 2
+    assert [h["pass"] for h in report["fooling_rate_per_pass"]] == list(range(1, 28))
+    assert report["selected_by"] == "heldout_fooling_rate"
+    assert report["attacker"] == "a32,b28" and report["attackers"] == ["a32", "b28"]
+    assert View.from_dict(report["view"]) == VIEW  # placed in the first member's view
+    assert [View.from_dict(v) for v in report["member_views"]] == [VIEW, VIEW28]
+    assert np.load(output).shape == (32, 32, 3)
+    assert report["linf"] == pytest.approx(10.0)  # xi fully used
+    from pp_tf.protections.uap import load_perturbation
+
+    loaded = load_perturbation(str(output))
+    assert loaded.view == VIEW and loaded.attacker == "a32,b28"
+
+
+@pytest.mark.parametrize("view", [VIEW, View(resize_size=40, crop_size=28)])
+def test_training_placement_is_apply_perturbation(view):
+    """The pattern an ensemble trains on is what `apply_perturbation` adds to a photo."""
+    from pp_tf.perturbation import apply_perturbation
+
+    v = np.random.default_rng(0).uniform(-20, 20, (view.crop_size, view.crop_size, 3))
+    side = view.resize_size
+    placed = uap.tile_placement(view, side)(tf_constant(v)).numpy()
+    photo = np.full((side, side, 3), 100, np.uint8)
+    expected = apply_perturbation(photo, v.astype(np.float32), "tile", 1.0, view) - 100.0
+    np.testing.assert_allclose(placed, expected, atol=0.5 + 1e-4)
+    # The tile starts at the attacker's square: (side - crop) // 2 in both directions.
+    top = (side - view.crop_size) // 2
+    np.testing.assert_allclose(placed[top, top], v[0, 0], atol=1e-5)
+
+
+def tf_constant(values):
+    import tensorflow as tf
+
+    return tf.constant(values, tf.float32)

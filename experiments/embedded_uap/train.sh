@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
-# Recomputes saved_models/uap_efficientnet_lite0_linf10{,_eot}.npy (about 6 + 10 minutes on 2 cores).
+# Recomputes the shipped UAPs against the ensemble EfficientNet-Lite0 + Lite1, with
+# train_uap's DEFAULT flags (8 random crops per photo, 20% of the photos held out for the
+# stop and the choice of the saved pass, at least 80 SGD steps, xi=10 L-inf), plain and EOT:
+#   saved_models/uap_efficientnet_lite0_lite1_linf10{,_eot}.{npy,json,png}
+# Training photos: the 17 opencv-doc photos of fetch_training_photos.sh, so that every
+# bundled photo (examples/) stays held out. About 15 + 20 minutes on 2 loaded cores.
+# The older single-attacker files (uap_efficientnet_lite0_linf10{,_eot}) came from
+#   --attacker=efficientnet_lite0 --crops_per_photo=24 --max_passes=8 --delta=0.05
+#   --batch_size=32 --holdout_fraction=0 --min_steps=0 --seed=0   (see BUILD_NOTES.md)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
 PHOTOS="${1:-$ROOT/runs/embedded_uap/photos}"
+RUNS="${RUNS:-$ROOT/runs/embedded_uap}"
+STEM=uap_efficientnet_lite0_lite1_linf10
 [ -d "$PHOTOS" ] || bash "$ROOT/experiments/embedded_uap/fetch_training_photos.sh" "$PHOTOS"
-common=(--attacker=efficientnet_lite0 --images="$PHOTOS" --crops_per_photo=24 --xi=10 --norm=inf
-        --mode=sgd --max_passes=8 --delta=0.05 --batch_size=32 --seed=0)
-"$PY" -m pp_tf.scripts.train_uap "${common[@]}" --output="$ROOT/runs/embedded_uap/plain/uap.npy"
-"$PY" -m pp_tf.scripts.train_uap "${common[@]}" --eot --output="$ROOT/runs/embedded_uap/eot/uap.npy"
+common=(--attacker=efficientnet_lite0,efficientnet_lite1 --images="$PHOTOS")
+for kind in plain eot; do
+  extra=(); [ "$kind" = eot ] && extra=(--eot)
+  [ -f "$RUNS/$kind/uap.npy" ] || \
+    "$PY" -m pp_tf.scripts.train_uap "${common[@]}" "${extra[@]}" --output="$RUNS/$kind/uap.npy"
+done
 for kind in plain eot; do
   suffix=""; [ "$kind" = eot ] && suffix="_eot"
   for ext in npy json png; do
-    cp "$ROOT/runs/embedded_uap/$kind/uap.$ext" "$ROOT/saved_models/uap_efficientnet_lite0_linf10$suffix.$ext"
+    cp "$RUNS/$kind/uap.$ext" "$ROOT/saved_models/$STEM$suffix.$ext"
   done
 done

@@ -62,6 +62,36 @@ def load_photo_views(source: str, resize_size=preprocessing.RESIZE_SIZE,
     return np.stack(views).astype(np.float32), paths
 
 
+def split_holdout(images, paths, fraction: float, seed: int = 0):
+    """Keeps whole photos out of training: `round(fraction * photos)` of the distinct
+    `paths` (at least one when `fraction > 0` and there are two photos or more, never
+    all), drawn with `seed`. Each held-out photo keeps only its first view (the plain
+    classifier view of `load_photo_views`; its random crops are dropped).
+
+    Returns `(train_images, train_paths, holdout_images, holdout_paths)`.
+    """
+    if not 0 <= fraction < 1:
+        raise ValueError(f"holdout fraction must be in [0, 1), got {fraction}")
+    photos = list(dict.fromkeys(paths))
+    count = int(round(fraction * len(photos)))
+    if fraction > 0 and len(photos) >= 2:
+        count = min(max(count, 1), len(photos) - 1)
+    else:
+        count = 0
+    chosen = set(np.random.default_rng([seed, 7919]).choice(len(photos), count, replace=False)
+                 .tolist()) if count else set()
+    held = {photos[i] for i in chosen}
+    train = [i for i, p in enumerate(paths) if p not in held]
+    first = {}
+    for i, p in enumerate(paths):
+        if p in held:
+            first.setdefault(p, i)
+    hold = sorted(first.values())
+    images = np.asarray(images)
+    return (images[train], [paths[i] for i in train], images[hold] if hold else images[:0],
+            [paths[i] for i in hold])
+
+
 def load_tfds_views(spec: str, resize_size=preprocessing.RESIZE_SIZE,
                     crop_size=preprocessing.CROP_SIZE, data_dir=None, limit=None):
     """`dataset:split` of a prepared TFDS dataset (never downloads) in the classifier's view."""

@@ -2,14 +2,25 @@ r"""Computes a universal adversarial perturbation against a scene/object classif
 
   python -m pp_tf.scripts.train_uap --attacker=efficientnet_lite0 --images=photos/ \
       --xi=10 --norm=inf --mode=sgd --output=runs/uap/uap.npy
+  # one perturbation against an ensemble (each member through its own view; sgd mode):
+  python -m pp_tf.scripts.train_uap --attacker=efficientnet_lite0,efficientnet_lite1 \
+      --images=photos/ --output=runs/uap_ens/uap.npy
   python -m pp_tf.scripts.train_uap --attacker=saved_models/places365_resnet50 \
       --tfds=mepp18:validation --mode=deepfool --delta=0.2 --output=runs/mepp18/uap.npy
   # continue after an interruption (same settings; the newest valid pass checkpoint):
   python -m pp_tf.scripts.train_uap ... --output=runs/mepp18/uap.npy --resume
   # ... accepting a changed setting on purpose (recorded in uap.json):
   python -m pp_tf.scripts.train_uap ... --resume --max_passes=20 --allow_changed=max_passes
+
+Defaults for small folders (--images): every photo gives its view plus
+--crops_per_photo=8 random crops (rescaled, mirrored); --holdout_fraction=0.2 of
+the photos are kept out of the steps, and their fooling rate picks the saved pass
+and decides the stop at 1 - delta; in sgd mode a run makes at least --min_steps
+steps (more passes when the data are few), and every step sees fresh random
+crops (--augment_scale=0.6 to 1 of each image's side, mirrored half the time).
 """
 
+import os
 import sys
 
 from absl import app, flags
@@ -20,10 +31,14 @@ from pp_tf.attacks.uap import UAPConfig
 default = run_settings.field_default  # every UAP default is UAPConfig's
 
 _ATTACKER = flags.DEFINE_string("attacker", models.DEFAULT_ATTACKER,
-                                "A port_weights SavedModel folder, or an architecture name.")
+                                "A port_weights SavedModel folder, or an architecture name; "
+                                "comma-separated: an ensemble (sgd mode).")
 _IMAGES = flags.DEFINE_string("images", None, "Folder of training photos, or a .txt list of them.")
-_CROPS = flags.DEFINE_integer("crops_per_photo", 0,
-                              "Random crops added per photo (for small photo sets).")
+_CROPS = flags.DEFINE_integer("crops_per_photo", 8,
+                              "Random crops (rescaled, mirrored) added per training photo.")
+_HOLDOUT = flags.DEFINE_float("holdout_fraction", 0.2,
+                              "Fraction of the --images photos kept out of training; their "
+                              "fooling rate picks the saved pass and decides the stop.")
 _TFDS = flags.DEFINE_string("tfds", None, "Prepared TFDS data as dataset:split.")
 _TFDS_DIR = flags.DEFINE_string("tfds_data_dir", None, "TFDS data_dir.")
 _XI = flags.DEFINE_float("xi", default(UAPConfig, "xi"), "Norm bound on the 0-255 scale.")
@@ -36,6 +51,11 @@ _DELTA = flags.DEFINE_float("delta", default(UAPConfig, "delta"),
                             "Stop at a training fooling rate of 1 - delta.")
 _MAX_PASSES = flags.DEFINE_integer("max_passes", default(UAPConfig, "max_passes"),
                                    "Passes over the training images at most.")
+_MIN_STEPS = flags.DEFINE_integer("min_steps", default(UAPConfig, "min_steps"),
+                                  "sgd: at least this many steps (passes added for small data).")
+_AUGMENT = flags.DEFINE_float("augment_scale", default(UAPConfig, "augment_scale"),
+                              "sgd: every step, each image is a fresh random crop of this to 1 "
+                              "of its side (mirrored half the time); 0: off.")
 _BATCH = flags.DEFINE_integer("batch_size", default(UAPConfig, "batch_size"), "Images per step.")
 _SEED = flags.DEFINE_integer("seed", default(UAPConfig, "seed"),
                              "Seed of the shuffling and of the EOT draws.")
@@ -53,18 +73,27 @@ def main(argv):
     del argv
     if bool(_IMAGES.value) == bool(_TFDS.value):
         raise app.UsageError("give exactly one of --images and --tfds")
-    from pp_tf.attacker import load_attacker
+    from pp_tf import uap_run
+    from pp_tf.attacker import load_attackers
     from pp_tf.datasets import views
     from pp_tf.image_io import ImageError
     from pp_tf.uap_run import train_uap
     from pp_tf.verified_checkpoints import CheckpointError
 
-    attacker = load_attacker(_ATTACKER.value)
-    size = (attacker.view.resize_size, attacker.view.crop_size)
+    attackers = load_attackers(_ATTACKER.value)
+    if len(attackers) > 1 and _MODE.value != "sgd":
+        raise app.UsageError("an ensemble --attacker needs --mode=sgd")
+    attacker = attackers[0] if len(attackers) == 1 else attackers
+    size = uap_run.training_size(attacker)
+    holdout = None
     if _IMAGES.value:
-        images, _ = views.load_photo_views(_IMAGES.value, *size, crops_per_photo=_CROPS.value,
-                                           seed=_SEED.value)
+        images, paths = views.load_photo_views(_IMAGES.value, *size, crops_per_photo=_CROPS.value,
+                                               seed=_SEED.value)
+        images, _, holdout, held_paths = views.split_holdout(images, paths, _HOLDOUT.value,
+                                                             _SEED.value)
         source = {"images": _IMAGES.value, "crops_per_photo": _CROPS.value,
+                  "holdout_fraction": _HOLDOUT.value,
+                  "holdout_photos": sorted(os.path.basename(p) for p in held_paths),
                   "files": run_settings.folder_identity(views.photo_paths(_IMAGES.value))}
     else:
         images, _ = views.load_tfds_views(_TFDS.value, *size, data_dir=_TFDS_DIR.value)
@@ -72,14 +101,18 @@ def main(argv):
         source = run_settings.tfds_identity(name, split, _TFDS_DIR.value)
     config = UAPConfig(xi=_XI.value, norm=_NORM.value, mode=_MODE.value, delta=_DELTA.value,
                        max_passes=_MAX_PASSES.value, batch_size=_BATCH.value, eot=_EOT.value,
-                       seed=_SEED.value)
+                       seed=_SEED.value, min_steps=_MIN_STEPS.value,
+                       augment_scale=_AUGMENT.value)
     try:
         report = train_uap(attacker, images, config, _OUTPUT.value, resume=_RESUME.value,
-                           logdir=_LOGDIR.value, allow_changed=_ALLOW.value, data_source=source)
+                           logdir=_LOGDIR.value, allow_changed=_ALLOW.value, data_source=source,
+                           holdout=holdout)
     except (CheckpointError, ImageError, ValueError) as error:
         sys.exit(f"train_uap: {error}")
-    print(f"fooling rate on the {report['images']} training images: "
-          f"{report['fooling_rate']:.3f}; wrote {_OUTPUT.value}")
+    where = (f"{report['heldout_images']} held-out photos" if report["heldout_images"]
+             else f"{report['images']} training images")
+    print(f"fooling rate on the {where}: {report['fooling_rate']:.3f} (pass "
+          f"{report['best_pass']}, L-inf {report['linf']:.2f}); wrote {_OUTPUT.value}")
 
 
 def run():
