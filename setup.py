@@ -9,8 +9,9 @@ BUNDLED = {
     "pp_tf._bundled.examples": (
         "examples", ["*.jpg", "*.png", "SOURCES.md", "expected_content.json"]),
     "pp_tf._bundled.saved_models": (
-        "saved_models", [f"uap_efficientnet_lite0_linf10{tail}.{ext}"
-                         for tail in ("", "_eot") for ext in ("npy", "json", "png")]),
+        "saved_models", [f"uap_efficientnet_{attackers}_linf10{tail}.{ext}"
+                         for attackers in ("lite0", "lite0_lite1") for tail in ("", "_eot")
+                         for ext in ("npy", "json", "png")]),
 }
 
 setup(

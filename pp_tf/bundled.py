@@ -19,7 +19,7 @@ import functools
 import os
 from importlib import resources
 
-DEFAULT_PERTURBATION = "uap_efficientnet_lite0_linf10"
+DEFAULT_PERTURBATION = "uap_efficientnet_lite0_lite1_linf10"
 FOLDERS = ("examples", "saved_models")
 _SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _extracted = contextlib.ExitStack()  # only used if pp_tf is ever imported from an archive

@@ -19,7 +19,7 @@ from pp_tf.evaluate import EvaluateConfig, run_evaluation
 # The installed copies (package data) or, in a clone, examples/ and saved_models/.
 EXAMPLES = bundled.examples_dir()
 DEFAULT_UAP = bundled.shipped_perturbation()
-EOT_UAP = bundled.shipped_perturbation("uap_efficientnet_lite0_linf10_eot")
+EOT_UAP = bundled.shipped_perturbation(bundled.DEFAULT_PERTURBATION + "_eot")
 TRAINED_ATTACKERS = "efficientnet_lite0,efficientnet_lite1"
 UNSEEN_ATTACKER = "efficientnet_lite2"
 PER_PHOTO_LIMIT = 4

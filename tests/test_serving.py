@@ -201,7 +201,7 @@ def test_warmup_records_are_the_real_protos_byte_for_byte():
     """The hand-written wire format (no tensorflow-serving-api needed to export) against
     the real protos: string, uint8 and float inputs, a long (multi-byte length) input,
     several inputs (a map, written in key order) and an empty signature name."""
-    module = serving.uap_protect_module(np.zeros((4, 4, 3), np.float32))
+    module = serving.ProtectModule(lambda images: images, "protect_uap")
     floats = tf.function(lambda x: {"y": x}, input_signature=[
         tf.TensorSpec([None, 224, 224, 3], tf.float32, name="pixels")])
     requests = serving.warmup_requests("protect_uap", {**module.signatures(), "floats": floats})

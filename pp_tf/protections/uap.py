@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 
 from pp_tf import perturbation as perturbation_lib
+from pp_tf.attacker import split_attacker_spec
 from pp_tf.models import preprocessing
 from pp_tf.protections.base import Prepared, Protection, Servable, register
 
@@ -42,7 +43,7 @@ class UAPSettings:
 class LoadedPerturbation:
     values: np.ndarray  # float32 [h, w, 3], 0-255 scale
     view: preprocessing.View
-    attacker: str | None
+    attackers: tuple[str, ...]  # the attacker(s) it was made against; empty when unknown
 
 
 def load_perturbation(path: str) -> LoadedPerturbation:
@@ -64,7 +65,9 @@ def load_perturbation(path: str) -> LoadedPerturbation:
     if view.crop_size != values.shape[0]:
         raise ValueError(f"{path}: a {values.shape[0]}-pixel perturbation, but {sidecar} says "
                          f"it was made for a {view.crop_size}-pixel view")
-    return LoadedPerturbation(values, view, facts.get("attacker"))
+    attackers = tuple(facts.get("attackers") or (split_attacker_spec(facts["attacker"])
+                                                 if facts.get("attacker") else ()))
+    return LoadedPerturbation(values, view, attackers)
 
 
 def build(settings: UAPSettings) -> Prepared:
@@ -74,8 +77,7 @@ def build(settings: UAPSettings) -> Prepared:
         return perturbation_lib.apply_perturbation(photo, loaded.values, settings.placement,
                                                    settings.strength, loaded.view)
 
-    return Prepared(apply, (loaded.attacker,) if loaded.attacker else (),
-                    {"view": loaded.view.to_dict()})
+    return Prepared(apply, loaded.attackers, {"view": loaded.view.to_dict()})
 
 
 def serving(settings: UAPSettings) -> Servable:
