@@ -166,7 +166,10 @@ def test_tfds_domains_resume_mid_stream_exactly():
         np.testing.assert_array_equal(actual.numpy(), expected)
 
 
-def test_cartoongan_init_then_adversarial_steps_are_finite(domains, tmp_path):
+@pytest.mark.parametrize("precision", ["float32", "mixed_float16"])
+def test_cartoongan_init_then_adversarial_steps_are_finite(domains, tmp_path, precision):
+    import keras
+
     from pp_tf.gan import loop
     from pp_tf.gan.cartoongan_trainer import CartoonGANSettings
     from pp_tf.gan.trainer import Trainer
@@ -176,9 +179,14 @@ def test_cartoongan_init_then_adversarial_steps_are_finite(domains, tmp_path):
         data=loop.DataConfig(domain_a=str(domains / "A"), domain_b=str(domains / "B"),
                              image_size=32),
         run=loop.RunConfig(output_dir=str(tmp_path / "cartoon"), steps=3, batch_size=2, seed=3,
-                           checkpoint_every=100, summary_every=2, logdir=str(tmp_path / "tb")))
+                           checkpoint_every=100, summary_every=2, logdir=str(tmp_path / "tb"),
+                           precision=precision))
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
     result = loop.train_gan(config, strategy=strategy)
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert result.trainer.generator.dtype_policy.name == precision
+    assert isinstance(result.trainer.opt_d, keras.optimizers.LossScaleOptimizer) == (
+        precision == "mixed_float16")
     assert [entry["phase"] for entry in result.history] == ["init"] * 2 + ["adversarial"]
     assert isinstance(result.trainer, Trainer) and result.trainer.name == "cartoongan"
     for entry in result.history:

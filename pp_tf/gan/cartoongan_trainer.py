@@ -133,5 +133,6 @@ class CartoonGANTrainer:
     def preview(self, batch) -> dict[str, tf.Tensor]:
         """RGB [-1, 1] images for TensorBoard."""
         photo, cartoon, smoothed = batch
-        return {"photo": photo, "generated": _bgr(to_float32(self.generator(_bgr(photo), training=False))),
-                "cartoon": cartoon, "edge_smoothed": smoothed}
+        generated = _bgr(to_float32(self.generator(_bgr(photo), training=False)))
+        return {"photo": photo, "generated": generated, "cartoon": cartoon,
+                "edge_smoothed": smoothed}
