@@ -7,10 +7,9 @@ r"""The GPU benchmark suite (benchmarks/gpu_suite.sh): one run prints every figu
 3. stylisation images/s at 512x512 (CycleGAN 9 blocks, ngf 64, random weights) and the
    time of one 12 MP photo through seamless tiles;
 4. 200 `train_gan` steps of CycleGAN under MirroredStrategy, float32 and mixed_float16
-   (steps/s between the log lines at steps 100 and 200, so tracing is left out).
-   `train_gan` has no mixed-precision option: the mixed run sets Keras' global policy
-   before `train_gan` builds its models (benchmarks/train_gan_mixed.py), without loss
-   scaling, so it is a speed figure only.
+   (steps/s between the log lines at steps 100 and 200, so tracing is left out);
+   the mixed run is `train_gan --precision=mixed_float16` (float16 networks, float32
+   losses and weights, dynamic loss scaling).
 
 Each part runs on its own; one that fails prints FAILED with its error, and the others go
 on (the exit status is then 1). `--smoke` shrinks every size (a few images, tiny
@@ -187,22 +186,15 @@ def part_gan(sizes, work):
             write_photos(folder, 8, sizes["gan_size"] + 32, seed)
         domains.append(folder)
     steps = sizes["gan_steps"]
-    native_mixed = "mixed" in open(os.path.join(ROOT, "pp_tf", "scripts", "train_gan.py")).read()
-    runs = [("float32", ["-m", "pp_tf.scripts.train_gan"], [])]
-    if native_mixed:  # an option added since this suite was written: check its name
-        runs.append(("mixed_float16", ["-m", "pp_tf.scripts.train_gan"],
-                     ["--mixed_precision"]))
-    else:
-        runs.append(("mixed_float16", ["benchmarks/train_gan_mixed.py"], []))
     lines = []
-    for label, entry, extra in runs:
+    for label in ("float32", "mixed_float16"):
         output = os.path.join(work, f"gan_{label}")
-        args = [*entry, "--model=cyclegan", f"--domain_a={domains[0]}",
+        args = ["-m", "pp_tf.scripts.train_gan", "--model=cyclegan", f"--domain_a={domains[0]}",
                 f"--domain_b={domains[1]}", f"--output_dir={output}", f"--steps={steps}",
                 f"--summary_every={steps // 2}", f"--checkpoint_every={10 * steps}",
                 f"--batch_size={sizes['gan_batch']}", f"--image_size={sizes['gan_size']}",
                 f"--n_blocks={sizes['gan_blocks']}", f"--ngf={sizes['gan_ngf']}",
-                f"--ndf={sizes['gan_ngf']}", "--alsologtostderr", *extra]
+                f"--ndf={sizes['gan_ngf']}", f"--precision={label}", "--alsologtostderr"]
         if sizes["gan_replicas"]:
             args.append(f"--cpu_replicas={sizes['gan_replicas']}")
         head = (f"train_gan CycleGAN {label}, {steps} steps, {sizes['gan_size']}px, batch "
@@ -210,12 +202,7 @@ def part_gan(sizes, work):
         try:
             seconds, log = python(*args)
         except RuntimeError as error:
-            dtype_error = re.search(r"TypeError: .*float16.*", str(error))
-            if dtype_error and not native_mixed:
-                lines.append(f"{head} UNSUPPORTED: train_gan has no mixed-precision option, and "
-                             f"forcing the Keras policy fails ({dtype_error.group(0)[:120]})")
-            else:
-                lines.append(f"{head} FAILED ({str(error)[-600:]})")
+            lines.append(f"{head} FAILED ({str(error)[-600:]})")
             continue
         marks = [line for line in log.splitlines() if re.search(r"step \d+/\d+ \(", line)]
         steady = "n/a"

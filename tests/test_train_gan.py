@@ -166,7 +166,10 @@ def test_tfds_domains_resume_mid_stream_exactly():
         np.testing.assert_array_equal(actual.numpy(), expected)
 
 
-def test_cartoongan_init_then_adversarial_steps_are_finite(domains, tmp_path):
+@pytest.mark.parametrize("precision", ["float32", "mixed_float16"])
+def test_cartoongan_init_then_adversarial_steps_are_finite(domains, tmp_path, precision):
+    import keras
+
     from pp_tf.gan import loop
     from pp_tf.gan.cartoongan_trainer import CartoonGANSettings
     from pp_tf.gan.trainer import Trainer
@@ -176,9 +179,14 @@ def test_cartoongan_init_then_adversarial_steps_are_finite(domains, tmp_path):
         data=loop.DataConfig(domain_a=str(domains / "A"), domain_b=str(domains / "B"),
                              image_size=32),
         run=loop.RunConfig(output_dir=str(tmp_path / "cartoon"), steps=3, batch_size=2, seed=3,
-                           checkpoint_every=100, summary_every=2, logdir=str(tmp_path / "tb")))
+                           checkpoint_every=100, summary_every=2, logdir=str(tmp_path / "tb"),
+                           precision=precision))
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
     result = loop.train_gan(config, strategy=strategy)
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert result.trainer.generator.dtype_policy.name == precision
+    assert isinstance(result.trainer.opt_d, keras.optimizers.LossScaleOptimizer) == (
+        precision == "mixed_float16")
     assert [entry["phase"] for entry in result.history] == ["init"] * 2 + ["adversarial"]
     assert isinstance(result.trainer, Trainer) and result.trainer.name == "cartoongan"
     for entry in result.history:
@@ -325,6 +333,71 @@ def test_failed_write_corrupted_checkpoint_and_changed_settings(domains, tmp_pat
     assert [entry.step for entry in entries] == [7, 6]  # ckpt-4 and ckpt-2 pruned
     assert entries[0].record["changes"] == report["allowed_changes"]
     assert entries[0].record["settings"]["lr"] == 1e-4
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_saves_float32_and_refuses_another_precision(
+        domains, tmp_path, precision):
+    """--precision: finite losses, no leaked policy, float32 weights, loss scale checkpointed."""
+    import dataclasses
+
+    import keras
+
+    from pp_tf import run_settings
+    from pp_tf.gan import loop
+    from pp_tf.models.cyclegan import ResnetGenerator
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    output = tmp_path / precision
+    config = _tiny_config(domains, output, steps=4, precision=precision, deterministic=False)
+    result = loop.train_gan(config, strategy=strategy)
+    assert keras.mixed_precision.global_policy().name == "float32"  # scoped to the building
+    assert result.step == 4 and len(result.history) == 4
+    for entry in result.history:
+        for name, value in entry.items():
+            if name not in ("step", "phase"):
+                assert np.isfinite(value), (entry, name)
+    trainer = result.trainer
+    compute = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}[precision]
+    for model in trainer.models().values():
+        assert model.dtype_policy.name == precision
+        assert model.layers[-1].compute_dtype == compute
+        assert all(weight.dtype == "float32" for weight in model.weights)
+    assert trainer.pool_a.images.dtype == tf.float32
+
+    reader = tf.train.load_checkpoint(str(output / "checkpoints" / "ckpt-4"))
+    keys = reader.get_variable_to_shape_map()
+    scaled = precision == "mixed_float16"
+    assert isinstance(trainer.opt_g, keras.optimizers.LossScaleOptimizer) == scaled
+    assert ("opt_g/dynamic_scale/.ATTRIBUTES/VARIABLE_VALUE" in keys) == scaled
+    if scaled:  # the loss scale is saved and restored with the checkpoint
+        key = "opt_g/dynamic_scale/.ATTRIBUTES/VARIABLE_VALUE"
+        saved = reader.get_tensor(key)
+        assert saved == trainer.opt_g.dynamic_scale.numpy() and saved > 1
+        fresh = loop.build_trainer(config, strategy)
+        fresh.opt_g.dynamic_scale.assign(1.0)
+        tf.train.Checkpoint(step=tf.Variable(0, dtype=tf.int64), **fresh.checkpoint_objects()
+                            ).read(str(output / "checkpoints" / "ckpt-4")
+                                   ).assert_existing_objects_matched()
+        assert fresh.opt_g.dynamic_scale.numpy() == saved
+        assert keras.mixed_precision.global_policy().name == "float32"
+
+    for name in ("g_ab", "g_ba"):
+        path = output / f"{name}.weights.h5"
+        assert all(array.dtype == np.float32 for array in _weights(path).values())
+        plain = ResnetGenerator(1, 8)  # the float32 builder
+        assert plain.dtype_policy.name == "float32"
+        plain.load_weights(str(path))
+        for loaded, trained in zip(plain.get_weights(), trainer.models()[name].get_weights()):
+            np.testing.assert_array_equal(loaded, trained)
+
+    other = "float32" if precision != "float32" else "mixed_bfloat16"
+    changed = dataclasses.replace(config, run=dataclasses.replace(
+        config.run, resume=True, steps=6, precision=other))
+    with pytest.raises(run_settings.SettingsChangedError,
+                       match=rf"precision: .*{precision}.* -> .*{other}"):
+        loop.train_gan(changed, strategy=strategy)
+    assert keras.mixed_precision.global_policy().name == "float32"
 
 
 def _start_workers(domains, output_dir, *flags):

@@ -23,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from pp_tf.gan import edges, losses, schedules, vgg19
+from pp_tf.gan.precision import policy_scope, scale_loss, to_float32
 from pp_tf.models.cartoongan import CartoonGANDiscriminator, CartoonGANGenerator
 
 
@@ -49,19 +50,24 @@ class CartoonGANTrainer:
     data_transform = staticmethod(add_edge_smoothed)
 
     def __init__(self, settings: CartoonGANSettings, strategy: tf.distribute.Strategy, *,
-                 global_batch_size: int, feature_extractor=None):
-        """`feature_extractor`: BGR [-1, 1] -> features; default VGG19 (`vgg19_weights`)."""
+                 global_batch_size: int, feature_extractor=None, precision: str = "float32"):
+        """`feature_extractor`: BGR [-1, 1] -> features; default VGG19 (`vgg19_weights`).
+
+        `precision`: the Keras dtype policy the networks are built under
+        (`pp_tf.gan.precision`); their outputs are cast to float32 in the steps.
+        """
         self.settings = settings
         self.strategy = strategy
         self.global_batch_size = global_batch_size
         if feature_extractor is None:
             vgg19.resolve_weights(settings.vgg19_weights)  # fail before building anything
-        with strategy.scope():
+        self.precision = precision
+        with strategy.scope(), policy_scope(precision):
             self.vgg = feature_extractor or vgg19.content_extractor(settings.vgg19_weights)
             self.generator = CartoonGANGenerator(name="generator")
             self.discriminator = CartoonGANDiscriminator(name="discriminator")
-            self.opt_g = schedules.adam(settings, "opt_g")
-            self.opt_d = schedules.adam(settings, "opt_d")
+            self.opt_g = schedules.adam(settings, "opt_g", precision)
+            self.opt_d = schedules.adam(settings, "opt_d", precision)
             self.opt_g.build(self.generator.trainable_variables)
             self.opt_d.build(self.discriminator.trainable_variables)
 
@@ -82,8 +88,8 @@ class CartoonGANTrainer:
         return self.init_step if phase == "init" else self.adversarial_step
 
     def _content(self, photo_bgr: tf.Tensor, fake_bgr: tf.Tensor) -> tf.Tensor:
-        return losses.l1(self.vgg(fake_bgr, training=False),
-                         tf.stop_gradient(self.vgg(photo_bgr, training=False)))
+        return losses.l1(to_float32(self.vgg(fake_bgr, training=False)),
+                         tf.stop_gradient(to_float32(self.vgg(photo_bgr, training=False))))
 
     def init_step(self, batch, step: tf.Tensor) -> dict[str, tf.Tensor]:
         """Generator only, on the weighted content loss."""
@@ -92,9 +98,10 @@ class CartoonGANTrainer:
         avg = lambda per_example: losses.average(per_example, self.global_batch_size)  # noqa: E731
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
-            content = self._content(photo, self.generator(photo, training=True))
+            content = self._content(photo, to_float32(self.generator(photo, training=True)))
             g_total = avg(self.settings.content_weight * content)
-        self.opt_g.apply_gradients(zip(tape.gradient(g_total, variables), variables))
+            g_scaled = scale_loss(self.opt_g, g_total)
+        self.opt_g.apply_gradients(zip(tape.gradient(g_scaled, variables), variables))
         return {"content": avg(content), "g_total": g_total}
 
     def adversarial_step(self, batch, step: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -104,7 +111,7 @@ class CartoonGANTrainer:
         avg = lambda per_example: losses.average(per_example, self.global_batch_size)  # noqa: E731
         g_vars = self.generator.trainable_variables
         with tf.GradientTape() as g_tape:
-            fake = self.generator(photo, training=True)
+            fake = to_float32(self.generator(photo, training=True))
             content = self._content(photo, fake)
         d_vars = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
@@ -113,16 +120,19 @@ class CartoonGANTrainer:
                 self.discriminator(tf.stop_gradient(fake), training=True), 0.0))
             d_edge = avg(losses.bce_logits(self.discriminator(smoothed, training=True), 0.0))
             d_total = d_real + d_fake + d_edge
-        self.opt_d.apply_gradients(zip(tape.gradient(d_total, d_vars), d_vars))
+            d_scaled = scale_loss(self.opt_d, d_total)
+        self.opt_d.apply_gradients(zip(tape.gradient(d_scaled, d_vars), d_vars))
         with g_tape:  # the updated discriminator judges the same generated batch
             adversarial = losses.bce_logits(self.discriminator(fake, training=True), 1.0)
             g_total = avg(adversarial + self.settings.content_weight * content)
-        self.opt_g.apply_gradients(zip(g_tape.gradient(g_total, g_vars), g_vars))
+            g_scaled = scale_loss(self.opt_g, g_total)
+        self.opt_g.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
         return {"g_total": g_total, "g_adversarial": avg(adversarial), "content": avg(content),
                 "d_total": d_total, "d_real": d_real, "d_fake": d_fake, "d_edge": d_edge}
 
     def preview(self, batch) -> dict[str, tf.Tensor]:
         """RGB [-1, 1] images for TensorBoard."""
         photo, cartoon, smoothed = batch
-        return {"photo": photo, "generated": _bgr(self.generator(_bgr(photo), training=False)),
-                "cartoon": cartoon, "edge_smoothed": smoothed}
+        generated = _bgr(to_float32(self.generator(_bgr(photo), training=False)))
+        return {"photo": photo, "generated": generated, "cartoon": cartoon,
+                "edge_smoothed": smoothed}

@@ -10,12 +10,14 @@ its flag's name, so a checkpoint's settings read as flags (`settings_record`).
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 from pp_tf.gan.cartoongan_trainer import CartoonGANSettings
 from pp_tf.gan.cyclegan_trainer import CycleGANSettings
 
 SETTINGS = {"cyclegan": CycleGANSettings, "cartoongan": CartoonGANSettings}
 MODELS = tuple(SETTINGS)
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -47,6 +49,8 @@ class RunConfig:
     checkpoint_every: int = 1_000
     max_checkpoints: int = 3
     summary_every: int = 100
+    # Keras dtype policy the networks are built under (`pp_tf.gan.precision`); changes results.
+    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
 
 
 # Settings that cannot change what a run computes: they may differ on --resume.
@@ -63,6 +67,9 @@ class TrainConfig:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
 
     def __post_init__(self):
+        if self.run.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, "
+                             f"got {self.run.precision!r}")
         if type(self.model) not in SETTINGS.values():
             raise ValueError(f"model settings must be one of "
                              f"{', '.join(c.__name__ for c in SETTINGS.values())}, "

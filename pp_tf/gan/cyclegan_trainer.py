@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 
 from pp_tf.gan import losses, schedules
+from pp_tf.gan.precision import policy_scope, scale_loss, to_float32
 from pp_tf.gan.image_pool import ImagePool
 from pp_tf.models.cyclegan import NLayerDiscriminator, ResnetGenerator
 
@@ -40,20 +41,25 @@ class CycleGANTrainer:
     data_transform = None
 
     def __init__(self, settings: CycleGANSettings, strategy: tf.distribute.Strategy, *,
-                 global_batch_size: int, image_size: int, seed: int):
-        """`seed` seeds the pools' draws (with the step, replica and pool)."""
+                 global_batch_size: int, image_size: int, seed: int, precision: str = "float32"):
+        """`seed` seeds the pools' draws (with the step, replica and pool).
+
+        `precision`: the Keras dtype policy the networks are built under
+        (`pp_tf.gan.precision`); their outputs are cast to float32 in the step.
+        """
         self.settings = settings
         self.strategy = strategy
         self.global_batch_size = global_batch_size
         self.seed = int(seed)
+        self.precision = precision
         s = settings
-        with strategy.scope():
+        with strategy.scope(), policy_scope(precision):
             self.g_ab = ResnetGenerator(s.n_blocks, s.ngf, name="g_ab")
             self.g_ba = ResnetGenerator(s.n_blocks, s.ngf, name="g_ba")
             self.d_a = NLayerDiscriminator(s.n_layers, s.ndf, name="d_a")
             self.d_b = NLayerDiscriminator(s.n_layers, s.ndf, name="d_b")
-            self.opt_g = schedules.adam(s, "opt_g")
-            self.opt_d = schedules.adam(s, "opt_d")
+            self.opt_g = schedules.adam(s, "opt_g", precision)
+            self.opt_d = schedules.adam(s, "opt_d", precision)
             self.g_vars = self.g_ab.trainable_variables + self.g_ba.trainable_variables
             self.d_vars = self.d_a.trainable_variables + self.d_b.trainable_variables
             self.opt_g.build(self.g_vars)
@@ -86,20 +92,23 @@ class CycleGANTrainer:
         real_a, real_b = batch
         s = self.settings
         avg = lambda per_example: losses.average(per_example, self.global_batch_size)  # noqa: E731
+        g_ab = lambda x: to_float32(self.g_ab(x, training=True))  # noqa: E731
+        g_ba = lambda x: to_float32(self.g_ba(x, training=True))  # noqa: E731
         with tf.GradientTape() as tape:
-            fake_b = self.g_ab(real_a, training=True)
-            rec_a = self.g_ba(fake_b, training=True)
-            fake_a = self.g_ba(real_b, training=True)
-            rec_b = self.g_ab(fake_a, training=True)
-            idt_b = self.g_ab(real_b, training=True)
-            idt_a = self.g_ba(real_a, training=True)
+            fake_b = g_ab(real_a)
+            rec_a = g_ba(fake_b)
+            fake_a = g_ba(real_b)
+            rec_b = g_ab(fake_a)
+            idt_b = g_ab(real_b)
+            idt_a = g_ba(real_a)
             adv_ab = losses.lsgan(self.d_b(fake_b, training=True), 1.0)
             adv_ba = losses.lsgan(self.d_a(fake_a, training=True), 1.0)
             cycle = losses.l1(rec_a, real_a) + losses.l1(rec_b, real_b)
             identity = losses.l1(idt_a, real_a) + losses.l1(idt_b, real_b)
             g_total = avg(adv_ab + adv_ba + s.cycle_weight * cycle
                           + s.identity_weight * s.cycle_weight * identity)
-        self.opt_g.apply_gradients(zip(tape.gradient(g_total, self.g_vars), self.g_vars))
+            g_scaled = scale_loss(self.opt_g, g_total)
+        self.opt_g.apply_gradients(zip(tape.gradient(g_scaled, self.g_vars), self.g_vars))
 
         replica = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, tf.int64)
         seed = tf.stack([tf.constant(self.seed, tf.int64), step])
@@ -112,14 +121,17 @@ class CycleGANTrainer:
             d_b = avg(0.5 * (losses.lsgan(self.d_b(real_b, training=True), 1.0)
                              + losses.lsgan(self.d_b(pooled_b, training=True), 0.0)))
             d_total = d_a + d_b
-        self.opt_d.apply_gradients(zip(tape.gradient(d_total, self.d_vars), self.d_vars))
+            d_scaled = scale_loss(self.opt_d, d_total)
+        self.opt_d.apply_gradients(zip(tape.gradient(d_scaled, self.d_vars), self.d_vars))
         return {"g_total": g_total, "g_adv_ab": avg(adv_ab), "g_adv_ba": avg(adv_ba),
                 "cycle": avg(cycle), "identity": avg(identity), "d_a": d_a, "d_b": d_b}
 
     def preview(self, batch) -> dict[str, tf.Tensor]:
         """RGB [-1, 1] images for TensorBoard: inputs and translations, both directions."""
         real_a, real_b = batch
-        fake_b = self.g_ab(real_a, training=False)
-        fake_a = self.g_ba(real_b, training=False)
-        return {"real_a": real_a, "fake_b": fake_b, "rec_a": self.g_ba(fake_b, training=False),
-                "real_b": real_b, "fake_a": fake_a, "rec_b": self.g_ab(fake_a, training=False)}
+        g_ab = lambda x: to_float32(self.g_ab(x, training=False))  # noqa: E731
+        g_ba = lambda x: to_float32(self.g_ba(x, training=False))  # noqa: E731
+        fake_b = g_ab(real_a)
+        fake_a = g_ba(real_b)
+        return {"real_a": real_a, "fake_b": fake_b, "rec_a": g_ba(fake_b),
+                "real_b": real_b, "fake_a": fake_a, "rec_b": g_ab(fake_a)}

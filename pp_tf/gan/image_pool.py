@@ -47,7 +47,7 @@ class ImagePool:
         Args:
             seed: int64 `[2]` stateless seed, distinct per (step, replica, pool).
         """
-        images = tf.stop_gradient(images)
+        images = tf.stop_gradient(tf.cast(images, tf.float32))  # the pool is float32
         if self.size == 0:
             return images
         n = tf.shape(images)[0]

@@ -24,7 +24,13 @@
 * every ``summary_every`` steps: every loss as a scalar, and a few inputs and
   outputs as images, to ``logdir`` (chief only);
 * at the end the generators go to ``output_dir/<name>.weights.h5`` (chief only),
-  each written to a temporary name and renamed.
+  each written to a temporary name and renamed;
+* ``precision`` (``float32``, ``mixed_float16``, ``mixed_bfloat16``): the Keras
+  dtype policy the networks are built under, scoped to the building
+  (`pp_tf.gan.precision`); variables, losses, image pools and the saved weights
+  stay float32 (the weights load into the float32 builders); ``mixed_float16``
+  adds dynamic loss scaling (`keras.optimizers.LossScaleOptimizer`, whose scale
+  the checkpoints hold). A change of precision on ``resume`` is refused.
 """
 
 from __future__ import annotations
@@ -88,10 +94,12 @@ def build_trainer(config: TrainConfig, strategy: tf.distribute.Strategy,
     """The trainer `config.model` names, its networks built under `strategy`."""
     if isinstance(config.model, CycleGANSettings):
         return CycleGANTrainer(config.model, strategy, global_batch_size=config.run.batch_size,
-                               image_size=config.data.image_size, seed=config.run.seed)
+                               image_size=config.data.image_size, seed=config.run.seed,
+                               precision=config.run.precision)
     if isinstance(config.model, CartoonGANSettings):
         return CartoonGANTrainer(config.model, strategy, global_batch_size=config.run.batch_size,
-                                 feature_extractor=feature_extractor)
+                                 feature_extractor=feature_extractor,
+                                 precision=config.run.precision)
     raise ValueError(f"unknown model settings {type(config.model).__name__}; "
                      f"choose one of {', '.join(MODELS)}")
 
@@ -176,8 +184,10 @@ def train_gan(config: TrainConfig, strategy: tf.distribute.Strategy | None = Non
     restored, skipped = _restore_point(folder, strategy, run.resume)
     changes = []
     if restored is not None:
+        # checkpoints written before --precision existed are float32 runs
+        old_settings = {"precision": "float32", **restored.record.get("settings", {})}
         new_changes = run_settings.compare(
-            restored.record.get("settings", {}), settings, free=FREE_SETTINGS,
+            old_settings, settings, free=FREE_SETTINGS,
             allowed=run_settings.parse_allowed(run.allow_changed), where=restored.prefix,
             step=restored.step)
         changes = restored.record.get("changes", []) + new_changes

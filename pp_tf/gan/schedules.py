@@ -7,6 +7,8 @@ import dataclasses
 import keras
 import tensorflow as tf
 
+from pp_tf.gan import precision as precision_lib
+
 
 @keras.saving.register_keras_serializable(package="pp_tf")
 class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
@@ -43,7 +45,13 @@ class AdamSettings:
     decay_steps: int = 100_000
 
 
-def adam(settings: AdamSettings, name: str) -> keras.optimizers.Optimizer:
-    """Adam(lr, beta1, 0.999) on `ConstantThenLinearDecay` (counted in its own steps)."""
+def adam(settings: AdamSettings, name: str, precision: str = "float32"
+         ) -> keras.optimizers.Optimizer:
+    """Adam(lr, beta1, 0.999) on `ConstantThenLinearDecay` (counted in its own steps).
+
+    Under ``mixed_float16`` wrapped in a `keras.optimizers.LossScaleOptimizer`
+    (`pp_tf.gan.precision.wrap_optimizer`).
+    """
     schedule = ConstantThenLinearDecay(settings.lr, settings.constant_steps, settings.decay_steps)
-    return keras.optimizers.Adam(schedule, beta_1=settings.beta1, beta_2=0.999, name=name)
+    optimizer = keras.optimizers.Adam(schedule, beta_1=settings.beta1, beta_2=0.999, name=name)
+    return precision_lib.wrap_optimizer(optimizer, precision, name)

@@ -74,7 +74,7 @@ def resolve_weights(spec: str | None) -> str:
 
 def caffe_input(bgr: tf.Tensor) -> tf.Tensor:
     """BGR in [-1, 1] -> what Keras' VGG19 expects: BGR 0-255 minus the ImageNet mean."""
-    return (bgr + 1.0) * 127.5 - tf.constant(CAFFE_MEAN_BGR, tf.float32)
+    return (bgr + 1.0) * 127.5 - tf.constant(CAFFE_MEAN_BGR, bgr.dtype)
 
 
 def content_extractor(weights: str | None, layer: str = CONTENT_LAYER) -> keras.Model:
@@ -93,7 +93,9 @@ def content_extractor(weights: str | None, layer: str = CONTENT_LAYER) -> keras.
     vgg.trainable = False
     inputs = keras.Input((None, None, 3), name="bgr")
     features = keras.Model(vgg.input, vgg.get_layer(layer).output, name=f"vgg19_{layer}")
-    outputs = features(keras.layers.Lambda(caffe_input, name="caffe_input")(inputs))
+    # float32 under every dtype policy (the mixed ones: VGG19's convolutions cast after it)
+    outputs = features(keras.layers.Lambda(caffe_input, name="caffe_input",
+                                           dtype="float32")(inputs))
     model = keras.Model(inputs, outputs, name="vgg19_content")
     model.trainable = False
     return model

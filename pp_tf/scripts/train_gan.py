@@ -14,7 +14,10 @@ Devices: MirroredStrategy over the local GPUs (or CPU devices); with TF_CONFIG
 set, MultiWorkerMirroredStrategy (run the same command on every worker).
 --cpu_replicas=N splits the CPU into N logical devices (testing).
 A --resume whose settings change the result (anything but --logdir, --steps and the
-checkpoint/summary frequencies) is refused with the list of differences.
+checkpoint/summary frequencies; --precision does change it) is refused with the list of
+differences.
+--precision=mixed_float16 (GPUs; with dynamic loss scaling) or mixed_bfloat16 runs the
+networks in 16 bits; the saved *.weights.h5 stay float32.
 CartoonGAN: --domain_a holds photos, --domain_b cartoons (with --tfds, pick the
 splits with --tfds_split_a/--tfds_split_b).
 """
@@ -67,6 +70,9 @@ flags.DEFINE_integer("max_checkpoints", default(R, "max_checkpoints"),
                      "Checkpoints kept (at least 2).")
 flags.DEFINE_integer("summary_every", default(R, "summary_every"),
                      "Steps between TensorBoard summaries.")
+flags.DEFINE_enum("precision", default(R, "precision"), list(gan_config.PRECISIONS),
+                  "Keras dtype policy of the networks: float32, or mixed_float16 (with dynamic "
+                  "loss scaling) / mixed_bfloat16; losses, pools and saved weights stay float32.")
 flags.DEFINE_float("lr", default(AD, "lr"), "Adam learning rate.")
 flags.DEFINE_float("beta1", default(AD, "beta1"), "Adam beta1.")
 flags.DEFINE_integer("constant_steps", default(AD, "constant_steps"), "Steps at the initial rate.")

@@ -1,0 +1,56 @@
+"""Mixed precision for the GAN trainers (`RunConfig.precision`, `--precision`).
+
+* `policy_scope(name)` sets Keras' global dtype policy while the networks are
+  built and restores the previous one afterwards, so the policy does not leak
+  into other code of the same process (the layers keep the policy they were
+  built with). Variables stay float32 under every policy; only the computation
+  runs in float16 / bfloat16.
+* The trainers cast every network output to float32 (`to_float32`) before the
+  losses and the image pools, which are float32 throughout.
+* `wrap_optimizer` wraps an optimizer in `keras.optimizers.LossScaleOptimizer`
+  for ``mixed_float16`` (dynamic loss scaling); the steps call
+  ``optimizer.scale_loss(loss)`` before ``tape.gradient`` and the wrapper's
+  ``apply_gradients`` unscales and skips steps with non-finite gradients. Its
+  scale and growth counter are optimizer variables, so checkpoints track them.
+  bfloat16 has float32's exponent range and needs no loss scaling.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import keras
+import tensorflow as tf
+
+FLOAT32 = "float32"
+
+
+@contextlib.contextmanager
+def policy_scope(name: str):
+    """Keras' global dtype policy is `name` inside, the previous one again after."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def wrap_optimizer(optimizer: keras.optimizers.Optimizer, precision: str,
+                   name: str) -> keras.optimizers.Optimizer:
+    """`optimizer` itself, or under ``mixed_float16`` a `LossScaleOptimizer` around it."""
+    if precision == "mixed_float16":
+        return keras.optimizers.LossScaleOptimizer(optimizer, name=f"{name}_loss_scale")
+    return optimizer
+
+
+def to_float32(x: tf.Tensor) -> tf.Tensor:
+    """`x` as float32 (the same tensor when it already is)."""
+    return tf.cast(x, tf.float32)
+
+
+def scale_loss(optimizer, loss: tf.Tensor) -> tf.Tensor:
+    """`optimizer.scale_loss(loss)` (call it inside the tape); `loss` itself without scaling."""
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer.scale_loss(loss)
+    return loss
