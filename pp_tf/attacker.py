@@ -16,6 +16,7 @@ classifier, differentiably w.r.t. the photos, and returns one tensor per member.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from typing import Callable, Sequence
 
@@ -32,12 +33,20 @@ class Attacker:
     class_names: tuple[str, ...]
     view: preprocessing.View = preprocessing.DEFAULT_VIEW
 
+    @functools.cached_property
+    def _probabilities(self):
+        """Softmax of `logits` as one compiled function of view-sized batches (a Keras model
+        called eagerly costs about 0.3 s a call on a CPU; compiled, a few milliseconds)."""
+        size = self.view.crop_size
+        return tf.function(lambda pixels: tf.nn.softmax(self.logits(pixels)),
+                           input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)])
+
     def predict(self, images, batch_size: int = 32) -> np.ndarray:
         """Softmax probabilities of photos already in the classifier's view, batched."""
         outputs = []
         for start in range(0, len(images), batch_size):
             batch = tf.convert_to_tensor(images[start:start + batch_size], tf.float32)
-            outputs.append(tf.nn.softmax(self.logits(batch)).numpy())
+            outputs.append(self._probabilities(batch).numpy())
         return np.concatenate(outputs) if outputs else np.zeros((0, len(self.class_names)))
 
 

@@ -241,7 +241,7 @@ def test_ensemble_with_default_flags_on_a_small_folder(tmp_path):
     from pp_tf.protections.uap import load_perturbation
 
     loaded = load_perturbation(str(output))
-    assert loaded.view == VIEW and loaded.attacker == "a32,b28"
+    assert loaded.view == VIEW and loaded.attackers == ("a32", "b28")
 
 
 @pytest.mark.parametrize("view", [VIEW, View(resize_size=40, crop_size=28)])
