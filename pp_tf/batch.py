@@ -15,7 +15,8 @@ Batch policy (BUILD_NOTES, "Batch policy"):
   input is never written, and the output folder may not lie inside an input
   folder;
 * at the end the run writes `errors.json` (a list of `{"file", "reason"}`) and
-  a manifest `<tool>.json` (`MANIFEST_KEYS`), and the caller exits with
+  a manifest `<tool>.json` (tool, settings, inputs, output_dir, written, kept,
+  errors, photos), and the caller exits with
   `exit_status`: 0 when nothing failed, 1 otherwise.
 """
 
@@ -32,8 +33,6 @@ import numpy as np
 from pp_tf import image_io
 
 ERRORS_FILE = "errors.json"
-MANIFEST_KEYS = ("tool", "settings", "inputs", "output_dir", "written", "kept", "errors",
-                 "photos")
 
 
 @dataclasses.dataclass(frozen=True)

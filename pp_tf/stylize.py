@@ -399,7 +399,7 @@ def stylize_image(generate: Generate, pixels: np.ndarray, config: StylizeConfig)
         return stylize_small(generate, pixels)
     if max(pixels.shape[:2]) <= config.tile_size:
         return stylize_batch(generate, pixels[None])[0]
-    if getattr(generate, "seamless", False):
+    if isinstance(generate, Generator) and generate.seamless:
         return stylize_seamless(generate, pixels, config.tile_size, config.batch_size)
     if isinstance(generate, Generator):
         _log.warning("this generator export has no 'run_stage' function "
