@@ -1,5 +1,6 @@
-r"""Forward images/s of each ported classifier and NIMA, 224x224, random weights (speed only),
-next to `keras.applications.ResNet50` in the same run.
+r"""Forward images/s of each ported classifier and NIMA, each at its own input size (224,
+EfficientNet-Lite1 240, Lite2 260), random weights (speed only), next to
+`keras.applications.ResNet50` in the same run.
 
 The models are timed in turns (one batch each, round after round), so that load
 from other processes hits all of them alike. `places365_resnet50` (torchvision
@@ -40,18 +41,19 @@ def candidates():
 
 
 def interleaved_images_per_second(forwards, x, batch_size, repeats):
-    """{name: (images per wall second, images per CPU second of this process)}.
+    """{name: (images per wall second, images per CPU second of this process)}; `x` holds
+    each model's input batch by name.
 
     The CPU-second figure (`time.process_time`, all threads) is steadier than
     the wall-clock one on a loaded machine; on a quiet one, quote the wall clock.
     """
-    for forward in forwards.values():
-        forward(x).numpy()  # warm-up: tracing, allocation
+    for name, forward in forwards.items():
+        forward(x[name]).numpy()  # warm-up: tracing, allocation
     wall, cpu = dict.fromkeys(forwards, 0.0), dict.fromkeys(forwards, 0.0)
     for _ in range(repeats):
         for name, forward in forwards.items():
             start, start_cpu = time.perf_counter(), time.process_time()
-            forward(x).numpy()
+            forward(x[name]).numpy()
             wall[name] += time.perf_counter() - start
             cpu[name] += time.process_time() - start_cpu
     return {name: (batch_size * repeats / wall[name], batch_size * repeats / cpu[name])
@@ -63,13 +65,14 @@ def main(argv):
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
     print(f"TensorFlow {tf.__version__} ({device}), {os.cpu_count()} CPUs, batch "
           f"{_BATCH.value}, {_REPEATS.value} rounds, load average {os.getloadavg()[0]:.2f}")
-    forwards = {}
+    forwards, x = {}, {}
+    rng = np.random.default_rng(0)
     for name, build in candidates().items():
         model = build()
         forwards[name] = tf.function(lambda x, model=model: model(x, training=False),
                                      jit_compile=_JIT.value)
-    x = tf.constant(np.random.default_rng(0).uniform(0, 255, (_BATCH.value, 224, 224, 3)),
-                    tf.float32)
+        x[name] = tf.constant(rng.uniform(0, 255, (_BATCH.value, *model.input_shape[1:])),
+                              tf.float32)
     rates = interleaved_images_per_second(forwards, x, _BATCH.value, _REPEATS.value)
     print(f"{'model':26s} {'images/s':>9s} {'images/CPU-s':>13s}")
     for name, (rate, cpu_rate) in rates.items():

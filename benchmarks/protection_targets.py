@@ -10,7 +10,7 @@ at pgd's xi), on a photo folder (default: the bundled `examples/`):
   saved and after upload (0.75x Lanczos resize, then JPEG quality 75: the
   recipe of `pp_tf.evaluate.simulate_upload`), and the share of the as-saved
   effect that survives upload;
-* PSNR against the original, and seconds per photo;
+* PSNR and mean CIEDE2000 against the original, and seconds per photo;
 * then the seconds of each method on one 12 MP photo (the first photo
   upscaled to 4000x3000).
 
@@ -78,7 +78,7 @@ def measure(name, prepared, photos, attackers, trained: int) -> dict:
     gone = np.zeros(len(attackers))
     changed = np.zeros(len(attackers))
     gone_upload = np.zeros(len(attackers))
-    psnrs, seconds = [], []
+    psnrs, colour_distances, seconds = [], [], []
     for file_name, photo, fmt, clean in photos:
         start = time.perf_counter()
         out = prepared.apply(photo, protections.PhotoContext(file_name))
@@ -92,6 +92,7 @@ def measure(name, prepared, photos, attackers, trained: int) -> dict:
             gone_upload[i] += clean[i] not in top5(attacker, uploaded)
         if saved.shape == photo.shape:
             psnrs.append(metrics.psnr(photo, saved))
+            colour_distances.append(metrics.mean_ciede2000(photo, saved))
     n = len(photos)
     return {"method": name, "trained_gone": gone[:trained].mean() / n,
             "trained_changed": changed[:trained].mean() / n,
@@ -100,14 +101,15 @@ def measure(name, prepared, photos, attackers, trained: int) -> dict:
             "unseen_gone_upload": gone_upload[trained:].mean() / n,
             "trained_gone_upload": gone_upload[:trained].mean() / n,
             "psnr": float(np.mean(psnrs)) if psnrs else float("nan"),
+            "ciede2000": float(np.mean(colour_distances)) if colour_distances else float("nan"),
             "seconds": float(np.mean(seconds))}
 
 
-def fmt_target(value, target, higher=True):
+def fmt_target(value, target, higher=True, spec=".3g"):
     if target is None:
-        return f"{value:.3g}"
+        return f"{value:{spec}}"
     ok = value >= target if higher else value <= target
-    return f"{value:.3g} ({'>=' if higher else '<='}{target:g} {'ok' if ok else 'MISSED'})"
+    return f"{value:{spec}} ({'>=' if higher else '<='}{target:g} {'ok' if ok else 'MISSED'})"
 
 
 def report(row: dict) -> None:
@@ -123,7 +125,8 @@ def report(row: dict) -> None:
     print(f"  unseen gone from top-5 after upload: "
           f"{fmt_target(row['unseen_gone_upload'], target.get('upload'))}; kept "
           f"{fmt_target(kept, target.get('kept'))} of the as-saved effect")
-    print(f"  PSNR {fmt_target(row['psnr'], target.get('psnr'))} dB; "
+    print(f"  PSNR {fmt_target(row['psnr'], target.get('psnr'), spec='.2f')} dB; mean "
+          f"CIEDE2000 {row['ciede2000']:.2f}; "
           f"{row['seconds']:.2f} s/photo")
 
 

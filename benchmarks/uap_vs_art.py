@@ -4,10 +4,27 @@ ART is not a pp_tf dependency; install it for this benchmark only:
 
   .venv/bin/pip install --target benchmarks/.art --no-deps adversarial-robustness-toolbox==1.20.1
   .venv/bin/pip install --target benchmarks/.art scipy scikit-learn && rm -rf benchmarks/.art/numpy*
-  .venv/bin/python benchmarks/uap_vs_art.py [--skip_art]
+  .venv/bin/python benchmarks/uap_vs_art.py [--skip_art] [--skip_lite0]
+
+Two lines of comparison, each ART against pp_tf's faithful (DeepFool) and SGD modes
+with the same model, images, xi, delta and passes:
+
+* the tiny CNN the tests train, on 64 synthetic 32x32 images (xi 40);
+* EfficientNet-Lite0 at 224 (the embedded attacker, its real weights), on 32
+  photo views: the Lite0 view of each bundled photo and of its mirror image (xi
+  10). ART runs its passes first (about 8 s per image and pass here); then each
+  pp_tf mode runs until it fools at least as many of the 32 as ART did (its
+  delta set to 1 - ART's rate, `--lite0_passes` at most, no minimum step count),
+  so the times compare at equal strength. The fooling rates are on those 32 and
+  on held-out views of the photos that
+  `experiments/embedded_uap/fetch_training_photos.sh` fetches, when
+  `--heldout_photos` names their folder. The faithful mode folds the DeepFool
+  steps of `--lite0_faithful_batch` images at a time into v (ART: one image at a
+  time), and SGD steps on 8 images.
 
 Then it measures one DeepFool iteration on EfficientNet-Lite0 (batch 16, K=10) against
-its lower bound: one forward pass plus K-1 backward passes of the same batch.
+its lower bound, one forward pass plus K-1 backward passes of the same batch: the
+median of 5 timings of each, taken in turns.
 """
 
 import os
@@ -33,36 +50,108 @@ _DELTA = flags.DEFINE_float("delta", 0.2, "Stop at a fooling rate of 1 - delta."
 _PASSES = flags.DEFINE_integer("max_passes", 20, "Passes at most (ART: max_iter).")
 _BATCH = flags.DEFINE_integer("faithful_batch", 32, "Images per batched DeepFool in pp_tf's "
                               "faithful mode (ART attacks one image at a time).")
+_SKIP_LITE0 = flags.DEFINE_boolean("skip_lite0", False, "Skip the EfficientNet-Lite0 line.")
+_LITE0_XI = flags.DEFINE_float("lite0_xi", 10.0, "L-inf bound (0-255) of the Lite0 line.")
+_ART_LITE0_PASSES = flags.DEFINE_integer("art_lite0_passes", 2, "ART's passes at most in the "
+                                         "Lite0 line (about 8 s per image and pass here).")
+_LITE0_PASSES = flags.DEFINE_integer("lite0_passes", 10, "pp_tf's passes at most in the Lite0 "
+                                     "line (it stops at ART's fooling rate).")
+_LITE0_BATCH = flags.DEFINE_integer("lite0_faithful_batch", 8, "Images per batched DeepFool "
+                                    "in the Lite0 line's faithful mode.")
+_HELDOUT = flags.DEFINE_string("heldout_photos", None, "Folder of held-out photos for the "
+                               "Lite0 line (fetch_training_photos.sh).")
 
 
-def art_uap(model, images):
+def art_uap(model, images, classes, xi, passes):
     sys.path.insert(0, os.path.join(HERE, ".art"))
     from art.attacks.evasion import UniversalPerturbation
     from art.estimators.classification import TensorFlowV2Classifier
 
     classifier = TensorFlowV2Classifier(
-        model=model, nb_classes=tiny_models.CLASSES, input_shape=images.shape[1:],
+        model=model, nb_classes=classes, input_shape=images.shape[1:],
         loss_object=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         clip_values=(0.0, 255.0))
-    attack = UniversalPerturbation(classifier, attacker="deepfool", delta=_DELTA.value,
-                                   max_iter=_PASSES.value, eps=_XI.value, norm=np.inf,
+    attack = UniversalPerturbation(classifier, attacker="deepfool",
+                                   attacker_params={"verbose": False}, delta=_DELTA.value,
+                                   max_iter=passes, eps=xi, norm=np.inf,
                                    batch_size=32, verbose=False)
     start = time.perf_counter()
     attack.generate(images)
     return time.perf_counter() - start, attack.noise[0]
 
 
-def ours(logits, images, mode):
-    config = uap.UAPConfig(xi=_XI.value, norm="inf", mode=mode, delta=_DELTA.value,
-                           max_passes=_PASSES.value,
-                           batch_size=_BATCH.value if mode == "deepfool" else 32)
+def ours(logits, images, mode, xi, passes, **overrides):
+    config = uap.UAPConfig(**{
+        "xi": xi, "norm": "inf", "mode": mode, "delta": _DELTA.value, "max_passes": passes,
+        "batch_size": _BATCH.value if mode == "deepfool" else 32, "min_steps": 0,
+        **overrides})
     trainer = uap.make(config, logits, images.shape[1:])
     start = time.perf_counter()
     state = trainer.fit(images)
     return time.perf_counter() - start, state.best, state.passes_done
 
 
-def deepfool_iteration_cost(batch=16, candidates=10, repeats=3):
+def compare(model, logits, images, held_out, classes, xi, passes, overrides=None,
+            art_passes=None, match_art=False):
+    """Prints ART's and both pp_tf modes' seconds and fooling rates. `overrides`: per
+    mode, UAPConfig fields; `match_art`: pp_tf stops at ART's training fooling rate."""
+    labels = uap.predict_labels(logits, images)
+    rows = []
+    delta = _DELTA.value
+    if not _SKIP_ART.value:
+        seconds, v = art_uap(model, images, classes, xi, art_passes or passes)
+        rows.append(("ART 1.20 UniversalPerturbation", seconds, v))
+        if match_art:
+            delta = 1.0 - uap.fooling_rate(logits, images, labels, v) + 1e-6
+    for mode in ("deepfool", "sgd"):
+        seconds, v, done = ours(logits, images, mode, xi, passes,
+                                **{"delta": delta, **(overrides or {}).get(mode, {})})
+        rows.append((f"pp_tf {mode} ({done} passes)", seconds, v))
+    print(f"{'method':34s} {'seconds':>8s} {'x ART':>6s} {'fooling (train)':>16s} "
+          f"{'fooling (held-out)':>19s}")
+    for name, seconds, v in rows:
+        speedup = rows[0][1] / seconds if not _SKIP_ART.value else float("nan")
+        rate = uap.fooling_rate(logits, images, labels, v)
+        held = f"{'-':>19s}"
+        if held_out is not None:
+            held_labels = uap.predict_labels(logits, held_out)
+            held = f"{uap.fooling_rate(logits, held_out, held_labels, v):19.3f}"
+        print(f"{name:34s} {seconds:8.1f} {speedup:6.1f} {rate:16.3f} {held}", flush=True)
+
+
+def photo_views(folder, view, limit=None):
+    """The attacker's view of every photo in `folder` and of its mirror image, float32."""
+    from pp_tf import image_io
+
+    paths = image_io.list_images(folder)
+    photos = [image_io.read_image(p) for p in paths]
+    views = [view(tf.constant(p[None], tf.float32))[0].numpy() for p in photos]
+    views += [v[:, ::-1] for v in views]
+    return np.stack(views[:limit] if limit else views)
+
+
+def lite0_line():
+    from pp_tf import bundled, models
+
+    model = models.build_ported("efficientnet_lite0")  # the embedded weights
+    view = models.get("efficientnet_lite0").view
+    logits = tf.function(lambda x: model(x, training=False),
+                         input_signature=[tf.TensorSpec([None, 224, 224, 3], tf.float32)])
+    images = photo_views(bundled.bundled_dir("examples"), view, limit=32)
+    held_out = photo_views(_HELDOUT.value, view) if _HELDOUT.value else None
+    print(f"\n{len(images)} photo views 224x224 (bundled photos and mirrors), EfficientNet-Lite0, "
+          f"xi={_LITE0_XI.value} L-inf, ART: delta={_DELTA.value}, max passes "
+          f"{_ART_LITE0_PASSES.value}; pp_tf: to ART's rate, max passes {_LITE0_PASSES.value}"
+          f"{f', {len(held_out)} held-out views' if held_out is not None else ''}; "
+          f"load average {os.getloadavg()[0]:.2f}")
+    compare(model, logits, images, held_out, 1000, _LITE0_XI.value, _LITE0_PASSES.value,
+            overrides={"deepfool": {"batch_size": _LITE0_BATCH.value},
+                       "sgd": {"batch_size": 8}},
+            art_passes=_ART_LITE0_PASSES.value, match_art=True)
+
+
+def deepfool_iteration_cost(batch=16, candidates=10, repeats=5):
+    """(forward, bound, iteration) seconds, each the median of `repeats` timings in turns."""
     from pp_tf.models import efficientnet_lite
 
     model = efficientnet_lite.EfficientNetLite0()
@@ -77,20 +166,19 @@ def deepfool_iteration_cost(batch=16, candidates=10, repeats=3):
             sums = [tf.reduce_sum(out[:, k] - out[:, 0]) for k in range(1, candidates)]
         return [tape.gradient(s, x) for s in sums]
 
-    def timed(fn):
-        fn(x)
-        start = time.perf_counter()
-        for _ in range(repeats):
-            tf.nest.map_structure(lambda t: t.numpy(), fn(x))
-        return (time.perf_counter() - start) / repeats
-
-    forward = timed(logits)
-    bound = timed(lower_bound)
     attack = LinfDeepFool(candidates=candidates)
     start, step, _ = attack.compiled(logits, (224, 224, 3))
     classes = start(x)
-    iteration = timed(lambda t: step(t, tf.zeros_like(t), classes))
-    return forward, bound, iteration
+    functions = [logits, lower_bound, lambda t: step(t, tf.zeros_like(t), classes)]
+    timings = [[] for _ in functions]
+    for fn in functions:
+        fn(x)  # tracing
+    for _ in range(repeats):
+        for fn, seconds in zip(functions, timings):
+            begin = time.perf_counter()
+            tf.nest.map_structure(lambda t: t.numpy(), fn(x))
+            seconds.append(time.perf_counter() - begin)
+    return tuple(float(np.median(seconds)) for seconds in timings)
 
 
 def main(argv):
@@ -99,25 +187,17 @@ def main(argv):
     logits = tiny_models.logits_fn(model)
     images, _ = tiny_models.synthetic_images(_N.value, seed=21)
     held_out, _ = tiny_models.synthetic_images(512, seed=22)
-    labels = uap.predict_labels(logits, images)
-    held_labels = uap.predict_labels(logits, held_out)
     print(f"{_N.value} images 32x32, tiny CNN, xi={_XI.value} L-inf, delta={_DELTA.value}, "
-          f"max passes {_PASSES.value}; TF {tf.__version__}, {os.cpu_count()} CPUs")
-    print(f"{'method':34s} {'seconds':>8s} {'fooling (train)':>16s} {'fooling (held-out)':>19s}")
-    rows = []
-    if not _SKIP_ART.value:
-        seconds, v = art_uap(model, images)
-        rows.append(("ART 1.20 UniversalPerturbation", seconds, v))
-    for mode in ("deepfool", "sgd"):
-        seconds, v, passes = ours(logits, images, mode)
-        rows.append((f"pp_tf {mode} ({passes} passes)", seconds, v))
-    for name, seconds, v in rows:
-        print(f"{name:34s} {seconds:8.1f} {uap.fooling_rate(logits, images, labels, v):16.3f} "
-              f"{uap.fooling_rate(logits, held_out, held_labels, v):19.3f}")
+          f"max passes {_PASSES.value}; TF {tf.__version__}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    compare(model, logits, images, held_out, tiny_models.CLASSES, _XI.value, _PASSES.value)
+    if not _SKIP_LITE0.value:
+        lite0_line()
     forward, bound, iteration = deepfool_iteration_cost()
-    print(f"\nEfficientNet-Lite0, batch 16, K=10: forward {forward:.3f} s; forward + 9 backward "
-          f"(lower bound) {bound:.3f} s; one DeepFool iteration {iteration:.3f} s "
-          f"= {iteration / bound:.2f}x the bound")
+    print(f"\nEfficientNet-Lite0, batch 16, K=10, medians of 5: forward {forward:.3f} s; "
+          f"forward + 9 backward (lower bound) {bound:.3f} s; one DeepFool iteration "
+          f"{iteration:.3f} s = {iteration / bound:.2f}x the bound; load average "
+          f"{os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

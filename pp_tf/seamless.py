@@ -43,12 +43,10 @@ _PROBE = 64  # input side used to read every layer's resolution; a multiple of t
 
 
 @dataclasses.dataclass(frozen=True)
-class Stage:
-    """One stage of a generator; sizes are in stage-input pixels.
+class StageGeometry:
+    """How one stage of a generator is tiled; sizes are in stage-input pixels.
 
     Attributes:
-        model: stage input -> stage output.
-        prefixes: stage input -> each norm's output, in call order.
         norm_channels: each norm's channels, in call order.
         halo: context a tile needs on each cut side (the stage's receptive
             field, rounded up to `grid`).
@@ -60,14 +58,25 @@ class Stage:
             `tile_size` square.
     """
 
-    model: keras.Model
-    prefixes: tuple[keras.Model, ...]
     norm_channels: tuple[int, ...]
     halo: int
     grid: int
     up: int
     down: int
     tile_scale: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage(StageGeometry):
+    """One stage of a Keras generator: its geometry and its models.
+
+    Attributes:
+        model: stage input -> stage output.
+        prefixes: stage input -> each norm's output, in call order.
+    """
+
+    model: keras.Model = None
+    prefixes: tuple[keras.Model, ...] = ()
 
 
 def receptive_radius(layers, scales) -> float:

@@ -53,7 +53,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pp_tf import batch
+from pp_tf import batch, seamless
 
 MIN_SIDE = 8  # two halvings, then a reflection pad of 1 needs 2 pixels; smaller photos are enlarged
 GRID = 4  # the generators' total stride
@@ -102,16 +102,11 @@ class StylizeConfig:
 
 # ------------------------------------------------------------------ generators
 @dataclasses.dataclass(frozen=True)
-class StageInfo:
-    """One row of a stylizer's `stage_table` (`pp_tf.seamless.Stage`, sizes in input pixels)."""
+class StageInfo(seamless.StageGeometry):
+    """One row of a stylizer's `stage_table`: a stage's geometry and the `run_stage`
+    branch of its first pass."""
 
-    first_branch: int
-    norm_channels: tuple[int, ...]
-    halo: int
-    grid: int
-    up: int
-    down: int
-    tile_scale: float
+    first_branch: int = 0
 
 
 class Generator:
@@ -156,8 +151,9 @@ class Generator:
         channels = [int(c) for c in module.norm_channels.numpy()]
         stages = []
         for first, norms, halo, grid, up, down, tile_scale in module.stage_table.numpy().tolist():
-            stages.append(StageInfo(first, tuple(channels[:norms]), halo, grid, up, down,
-                                    tile_scale / 1e6))
+            stages.append(StageInfo(norm_channels=tuple(channels[:norms]), halo=halo, grid=grid,
+                                    up=up, down=down, tile_scale=tile_scale / 1e6,
+                                    first_branch=first))
             channels = channels[norms:]
         return cls(signatures["generate"], module.run_stage, stages, module)
 

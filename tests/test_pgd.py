@@ -50,6 +50,34 @@ def test_pgd_lowers_the_clean_label_probability(objective, delta_scale, drop):
     assert (after < before).mean() >= 0.75
 
 
+def test_rms_step_follows_the_gradient_at_the_given_root_mean_square():
+    """One rms step from zero (no momentum history, no EOT or DI) is alpha * g / rms(g),
+    per photo, with g the gradient of the ensemble loss taken here by a tape of our own;
+    the sign step moves every pixel by alpha."""
+    attacker = tiny_attacker()
+    images, _ = tiny_models.synthetic_images(3, seed=7)
+    images = tf.constant(images, tf.float32)
+    labels = pgd.clean_labels([attacker], images)
+    zeros = tf.zeros_like(images)
+    with tf.GradientTape() as tape:
+        tape.watch(zeros)
+        logits = attacker.logits(attacker.view(tf.clip_by_value(images + zeros, 0.0, 255.0)))
+        loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels[0], logits))
+    g = tape.gradient(loss, zeros).numpy()
+    expected = 0.5 * g / np.sqrt((g ** 2).mean(axis=(1, 2, 3), keepdims=True))
+    steps = {}
+    for norm in ("rms", "sign"):
+        config = pgd.PGDConfig(xi=100.0, steps=1, step_size=0.5, eot_samples=0, diversity=0.0,
+                               objective="ce", confidence=0.0, step_norm=norm)
+        attack = pgd.PGD([attacker], config)
+        steps[norm] = attack.step(images, zeros, zeros, labels, tf.constant([0, 0]))[0].numpy()
+    np.testing.assert_allclose(steps["rms"], expected, rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(np.sqrt((steps["rms"] ** 2).mean(axis=(1, 2, 3))), 0.5, rtol=1e-4)
+    np.testing.assert_array_equal(np.abs(steps["sign"])[g != 0], 0.5)
+    with pytest.raises(ValueError, match="step_norm"):
+        pgd.PGDConfig(step_norm="l2")
+
+
 @pytest.mark.parametrize("xi", [8.0, 5.5])
 def test_full_resolution_output_is_within_xi_everywhere(rng, xi):
     """The working-size delta, upsampled onto a larger photo and rounded, stays within xi."""

@@ -9,9 +9,9 @@ passes (one per candidate class, each the gradient of the batch sum of
 `logit_k - logit_label`; examples do not interact, so the sum separates), all in
 one `tf.function` with a fixed input signature. The candidates are the K top
 classes of the clean logits. Examples already misclassified are frozen by a
-mask; the loop ends when all are, or after `max_iter` iterations. As in the reference implementation (and foolbox), the
-accumulated step is scaled by `1 + overshoot` and the result clipped to the
-pixel range.
+mask; the loop ends when all are, or after `max_iter` iterations. As in the
+reference implementation (and foolbox), the accumulated step is scaled by
+`1 + overshoot` and the result clipped to the pixel range.
 """
 
 from __future__ import annotations
@@ -23,6 +23,14 @@ import numpy as np
 import tensorflow as tf
 
 LogitsFn = Callable[[tf.Tensor], tf.Tensor]  # pixels [b, h, w, 3] -> logits [b, classes]
+
+
+def inlined(logits_fn: LogitsFn) -> LogitsFn:
+    """The Python body of a `tf.function` (else `logits_fn` itself), to trace into another
+    compiled function. Called as a nested function, the model's backward passes run
+    outside the caller's optimised graph: one DeepFool iteration on EfficientNet-Lite0
+    took 1.35x its lower bound that way, 0.98x inlined (benchmarks/uap_vs_art.py)."""
+    return getattr(logits_fn, "python_function", logits_fn)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,28 +94,28 @@ class DeepFool:
         if key not in self._compiled:
             num_classes = int(logits_fn(tf.zeros([1, *image_shape], tf.float32)).shape[-1])
             k = min(self.candidates, num_classes)
+            traced = inlined(logits_fn)
             images = tf.TensorSpec([None, *image_shape], tf.float32, name="images")
             total = tf.TensorSpec([None, *image_shape], tf.float32, name="total")
             classes = tf.TensorSpec([None, k], tf.int32, name="classes")
             functions = (
-                tf.function(lambda x: self._start(logits_fn, x, k), input_signature=[images]),
-                tf.function(lambda x, t, c: self._step(logits_fn, x, t, c),
+                tf.function(lambda x: self._start(traced, x, k), input_signature=[images]),
+                tf.function(lambda x, t, c: self._step(traced, x, t, c),
                             input_signature=[images, total, classes]),
-                tf.function(lambda x, t, c: self._finish(logits_fn, x, t, c),
+                tf.function(lambda x, t, c: self._finish(traced, x, t, c),
                             input_signature=[images, total, classes]),
             )
             self._compiled[key] = (functions, logits_fn)  # logits_fn kept alive: ids stay unique
         return self._compiled[key][0]
 
-    def _distances_and_steps(self, logit_gaps, gradient_gaps):
-        """Per candidate: distance to its linearised boundary, and the step reaching it.
+    def _dual_norm(self, gradient):
+        """`[b]`: the norm, dual to the attack's, of each example's gradient `[b, h, w, c]`:
+        the distance to a linearised boundary is `|logit gap| / dual norm`."""
+        raise NotImplementedError
 
-        Args:
-            logit_gaps: `[b, K-1]`, logit_k - logit_label (negative while unfooled).
-            gradient_gaps: `[b, K-1, h, w, c]`, their input gradients.
-        Returns:
-            `[b, K-1]` distances and `[b, K-1, h, w, c]` steps.
-        """
+    def _minimal_step(self, gradient, logit_gap, dual_norm):
+        """`[b, h, w, c]`: the smallest step reaching the linearised boundary of the chosen
+        candidate, from its gradient `[b, h, w, c]`, logit gap `[b]` and dual norm `[b]`."""
         raise NotImplementedError
 
     def _start(self, logits_fn, images, k):
@@ -128,14 +136,17 @@ class DeepFool:
             gaps = candidate_logits[:, 1:] - candidate_logits[:, :1]  # [b, K-1]
             sums = tf.unstack(tf.reduce_sum(gaps, axis=0))
         # K-1 backward passes; examples do not interact, so each batch sum separates.
-        gradients = tf.stack([tape.gradient(s, adversarial) for s in sums], axis=1)
+        gradients = [tape.gradient(s, adversarial) for s in sums]
         del tape
         success = tf.argmax(logits, axis=-1, output_type=tf.int32) != classes[:, 0]
-        distances, steps = self._distances_and_steps(gaps, gradients)
-        best = tf.argmin(distances, axis=1, output_type=tf.int32)
-        step_of_best = tf.gather(steps, best, batch_dims=1)  # [b, h, w, c]
+        norms = tf.stack([self._dual_norm(g) for g in gradients], axis=1)  # [b, K-1]
+        best = tf.argmin(tf.abs(gaps) / norms, axis=1, output_type=tf.int32)
+        # Only the nearest candidate's step is built (not K-1 of them).
+        gradient = tf.gather(tf.stack(gradients, axis=1), best, batch_dims=1)  # [b, h, w, c]
+        step = self._minimal_step(gradient, tf.gather(gaps, best, batch_dims=1),
+                                  tf.gather(norms, best, batch_dims=1))
         active = tf.cast(~success, images.dtype)[:, None, None, None]
-        return total + active * step_of_best, success
+        return total + active * step, success
 
     def _finish(self, logits_fn, images, total, classes):
         adversarial = self._adversarial(images, total)
@@ -148,12 +159,12 @@ class L2DeepFool(DeepFool):
 
     norm = "2"
 
-    def _distances_and_steps(self, logit_gaps, gradient_gaps):
-        axes = [2, 3, 4]
-        squared = tf.reduce_sum(tf.square(gradient_gaps), axis=axes) + 1e-12
-        distances = tf.abs(logit_gaps) / tf.sqrt(squared)
-        scale = (tf.abs(logit_gaps) + 1e-4) / squared
-        return distances, scale[:, :, None, None, None] * gradient_gaps
+    def _dual_norm(self, gradient):
+        return tf.sqrt(tf.reduce_sum(tf.square(gradient), axis=[1, 2, 3]) + 1e-12)
+
+    def _minimal_step(self, gradient, logit_gap, dual_norm):
+        scale = (tf.abs(logit_gap) + 1e-4) / tf.square(dual_norm)
+        return scale[:, None, None, None] * gradient
 
 
 class LinfDeepFool(DeepFool):
@@ -161,11 +172,12 @@ class LinfDeepFool(DeepFool):
 
     norm = "inf"
 
-    def _distances_and_steps(self, logit_gaps, gradient_gaps):
-        l1 = tf.reduce_sum(tf.abs(gradient_gaps), axis=[2, 3, 4]) + 1e-12
-        distances = tf.abs(logit_gaps) / l1
-        scale = (tf.abs(logit_gaps) + 1e-4) / l1
-        return distances, scale[:, :, None, None, None] * tf.sign(gradient_gaps)
+    def _dual_norm(self, gradient):
+        return tf.reduce_sum(tf.abs(gradient), axis=[1, 2, 3]) + 1e-12
+
+    def _minimal_step(self, gradient, logit_gap, dual_norm):
+        scale = (tf.abs(logit_gap) + 1e-4) / dual_norm
+        return scale[:, None, None, None] * tf.sign(gradient)
 
 
 def deepfool(norm: Literal["2", "inf"], **kwargs) -> DeepFool:

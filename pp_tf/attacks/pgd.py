@@ -1,9 +1,14 @@
 """Per-photo L-inf PGD against an ensemble, with EOT, momentum and input diversity.
 
 * PGD: Madry et al., "Towards deep learning models resistant to adversarial
-  attacks", ICLR 2018: sign-gradient ascent on the loss of the clean label,
+  attacks", ICLR 2018: gradient ascent on the loss of the clean label,
   projected onto the L-inf ball of radius `xi` (0-255 scale); the random start
   is optional (off by default: it alone costs about 1 dB of PSNR at xi = 8).
+  The step is `rms` by default: it follows the (momentum) gradient's values,
+  scaled to a root mean square of `alpha` per photo, so pixels with little
+  gradient move little; Madry's `sign` step moves every pixel by `alpha` and
+  fills the ball. At the same fooling, `rms` gives about 1 dB more PSNR and
+  survives upload better (BUILD_NOTES).
   The default loss is the top-5 margin (`top5_margin`: the label's logit minus
   the fifth other class's), aimed `confidence` logits below zero, since the
   measure that matters is the label leaving the top 5; `ce` is the classic one.
@@ -13,8 +18,8 @@
 * Ensemble: Liu et al., "Delving into transferable adversarial examples",
   ICLR 2017: the losses of several attackers are summed; each attacker sees the
   photo through its own view (resize + centre crop), inside the gradient.
-* Momentum: MI-FGSM, Dong et al., CVPR 2018: the step follows the sign of a
-  running sum of L1-normalised gradients.
+* Momentum: MI-FGSM, Dong et al., CVPR 2018: the step follows a running sum of
+  L1-normalised gradients (its sign, or its values for the `rms` step).
 * Input diversity: DI-FGSM, Xie et al., CVPR 2019: a random resize-and-pad of
   each attacker's input per step (`transforms.input_diversity`).
 
@@ -44,6 +49,7 @@ from pp_tf.attacker import Attacker
 from pp_tf.attacks import transforms
 
 Objective = Literal["ce", "top5"]
+StepNorm = Literal["sign", "rms"]
 
 
 def top5_margin(logits, labels, k: int = 5):
@@ -120,6 +126,10 @@ class PGDConfig:
     diversity: float = 0.5  # DI probability; 0: off
     random_start: bool = False  # True: Madry et al.'s uniform start in the xi-ball
     delta_scale: float = 1.0  # the perturbation's size relative to the photos (bilinear up)
+    # sign: every pixel moves by the step (FGSM); rms: the step follows the momentum's
+    # values, scaled to a root mean square of the step per photo (pixels with little
+    # gradient move little, so the result has less energy at the same xi)
+    step_norm: StepNorm = "rms"
     objective: Objective = "top5"
     confidence: float = 10.0  # top5: logits below the fifth class to aim for; ce: its cap
     seed: int = 0
@@ -135,6 +145,8 @@ class PGDConfig:
             raise ValueError(f"delta_scale must be in (0, 1], got {self.delta_scale}")
         if self.objective not in ("ce", "top5"):
             raise ValueError(f"objective must be 'ce' or 'top5', got {self.objective!r}")
+        if self.step_norm not in ("sign", "rms"):
+            raise ValueError(f"step_norm must be 'sign' or 'rms', got {self.step_norm!r}")
 
     @property
     def alpha(self) -> float:
@@ -193,7 +205,11 @@ class PGD:
         gradient = tape.gradient(total, delta)
         gradient /= tf.reduce_mean(tf.abs(gradient), [1, 2, 3], keepdims=True) + 1e-12
         velocity = config.momentum * velocity + gradient
-        step = config.alpha * tf.sign(velocity)
+        if config.step_norm == "sign":
+            step = config.alpha * tf.sign(velocity)
+        else:
+            rms = tf.sqrt(tf.reduce_mean(tf.square(velocity), [1, 2, 3], keepdims=True))
+            step = config.alpha * velocity / (rms + 1e-12)
         if config.confidence > 0:
             # A photo whose loss is at its cap for every member (on this step's draws)
             # is left as it is: no more change than needed.

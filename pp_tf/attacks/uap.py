@@ -193,6 +193,7 @@ class UAP(abc.ABC):
                              f"mode={config.mode!r}; use uap.make(config, ...)")
         self.config = config
         self.logits_fn = logits_fn
+        self._traced_logits = deepfool_lib.inlined(logits_fn)  # inside the compiled steps
         self.image_shape = tuple(image_shape)
         self.perturbation_shape = tuple(perturbation_shape or image_shape)
         self.place = place if place is not None else (lambda v: v)
@@ -317,7 +318,7 @@ class DeepFoolUAP(UAP):
             candidates=config.candidates, overshoot=config.overshoot,
             max_iter=config.deepfool_max_iter)
         self._predict = tf.function(
-            lambda v, x: tf.argmax(self.logits_fn(tf.clip_by_value(x + v, 0.0, 255.0)), -1,
+            lambda v, x: tf.argmax(self._traced_logits(tf.clip_by_value(x + v, 0.0, 255.0)), -1,
                                    output_type=tf.int32),
             input_signature=[self._vector_spec, self._batch_spec])
         self._fold = tf.function(self._fold_steps,
@@ -368,11 +369,11 @@ class SGDUAP(UAP):
             tape.watch(v)
             if self.config.augment_scale > 0:
                 images = random_views(images, seed, self.config.augment_scale)
-                labels = _top1(self.logits_fn(images))
+                labels = _top1(self._traced_logits(images))
             perturbed = tf.clip_by_value(images + self.place(v), 0.0, 255.0)
             if self.config.eot:
                 perturbed = transforms.photo_pipeline(perturbed, seed)
-            logits = self.logits_fn(perturbed)
+            logits = self._traced_logits(perturbed)
             if self.members == 1:
                 ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
                 loss = tf.reduce_mean(tf.minimum(ce, self.config.loss_clip))

@@ -10,6 +10,7 @@ within `xi` of the original at every pixel, at any resolution.
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 import numpy as np
 
@@ -51,6 +52,9 @@ class PGDSettings:
                                                          "of the xi-ball (else at the photo).")
     delta_scale: float = setting(_DEFAULTS.delta_scale, "Size of the PGD perturbation relative "
                                                         "to the working photo (bilinear up).")
+    step_norm: Literal["sign", "rms"] = setting(
+        _DEFAULTS.step_norm, "PGD step: sign (every pixel moves by the step) or rms (pixels "
+                             "move with their gradient; less change at the same xi).")
     working_size: int = setting(0, WORKING_SIZE_HELP)
     seed: int = 0
 
@@ -64,7 +68,8 @@ class PGDSettings:
         return pgd.PGDConfig(xi=self.xi, steps=self.steps, step_size=self.step_size or None,
                              momentum=self.momentum, eot_samples=self.eot_samples,
                              diversity=self.diversity, random_start=self.random_start,
-                             delta_scale=self.delta_scale, seed=self.seed)
+                             delta_scale=self.delta_scale, step_norm=self.step_norm,
+                             seed=self.seed)
 
 
 def photo_seed(seed: int, name: str) -> np.ndarray:
