@@ -6,9 +6,10 @@ photo is decoded once and scored by every attacker, on the photo as saved and,
 by default, after a simulated upload (`simulate_upload`). The columns of the
 summary (one row per run x attacker) are declared in `pp_tf.results.COLUMNS`:
 
-* with ground-truth labels: top-1 / top-5 accuracy over all the attacker's
-  classes (as saved and after upload), and, for a Places365 attacker, over the
-  60 MEPP18 sensitive categories;
+* with ground-truth labels (class indices of `labels_space`, Places365 by
+  default; attackers of another label space get no accuracy): top-1 / top-5
+  accuracy over all the attacker's classes (as saved and after upload), and,
+  for a Places365 attacker, over the 60 MEPP18 sensitive categories;
 * always: how often the attacker's top-1 changed from the original's, and how
   often the original top-1 is gone from the top 5, as saved and after upload;
 * PSNR, SSIM and mean CIEDE2000 to the original (photos whose size changed,
@@ -53,6 +54,7 @@ class EvaluateConfig:
     attacker: str = DEFAULT_ATTACKER  # one attacker spec, or several separated by commas
     nima: str | None = None
     labels: str | None = None
+    labels_space: str = "places365"  # the label space of `labels`' class indices
     output_dir: str = "report"
     run_names: tuple[str, ...] | None = None
     after_upload: bool = True
@@ -214,7 +216,8 @@ def evaluate(config: EvaluateConfig, attackers: Sequence[Attacker], nima=None,
     runs = (ORIGINAL,) + names
     return results.Evaluation(
         attackers=infos, runs=runs, photos=photos,
-        summary=results.summarise(photos, infos, runs, ground_truth, made_against),
+        summary=results.summarise(photos, infos, runs, ground_truth, made_against,
+                                  config.labels_space),
         trained_against=made_against, errors=tuple(log.errors),
         upload_recipe=UPLOAD_RECIPE if config.after_upload else None,
         labelled=ground_truth is not None)

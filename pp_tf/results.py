@@ -270,17 +270,20 @@ def is_trained_against(run: str, attacker: str,
 
 
 def summarise(photos, attackers, runs, ground_truth=None,
-              trained_against: Mapping[str, tuple[str, ...]] | None = None
-              ) -> tuple[SummaryRow, ...]:
-    """One row per attacker x run (the originals first), every column filled."""
+              trained_against: Mapping[str, tuple[str, ...]] | None = None,
+              labels_space: str = "places365") -> tuple[SummaryRow, ...]:
+    """One row per attacker x run (the originals first), every column filled. The
+    `ground_truth` labels are class indices of `labels_space`: an attacker of another
+    label space gets no accuracy columns (its class indices mean other classes)."""
     trained_against = trained_against or {}
     originals = {p.name: p for p in photos if p.run == ORIGINAL}
     rows = []
     for attacker in attackers:
+        labelled = ground_truth if attacker.label_space == labels_space else None
         for run in runs:
             group = Group(run=run, attacker=attacker,
                           photos=tuple(p for p in photos if p.run == run),
-                          originals=originals, ground_truth=ground_truth)
+                          originals=originals, ground_truth=labelled)
             rows.append(SummaryRow(run=run, attacker=attacker.name,
                                    trained_against=is_trained_against(run, attacker.name,
                                                                       trained_against),

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 import tiny_models
 from pp_tf.attacks import uap
-from pp_tf.attacks.deepfool import L2DeepFool, LinfDeepFool, deepfool
+from pp_tf.attacks.deepfool import L2DeepFool, LinfDeepFool, deepfool, inlined
 
 
 @pytest.mark.parametrize("norm", ["2", "inf"])
@@ -51,6 +51,19 @@ def test_deepfool_flips_a_trained_cnn(attack):
     flipped = np.argmax(logits(result.adversarial), -1) != np.argmax(logits(images), -1)
     assert flipped.mean() >= 0.95
     assert result.adversarial.numpy().min() >= 0 and result.adversarial.numpy().max() <= 255
+
+
+def test_a_compiled_logits_function_is_traced_inline_with_the_same_result():
+    """A `tf.function` handed to DeepFool is traced through its Python body (a nested call
+    is slower); the attack's result is the one the plain function gives."""
+    model = tiny_models.trained_cnn()
+    plain = lambda x: model(x, training=False)  # noqa: E731
+    compiled = tf.function(plain)
+    assert inlined(compiled) is plain and inlined(plain) is plain
+    images, _ = tiny_models.synthetic_images(8, seed=3)
+    a, b = LinfDeepFool(max_iter=5)(plain, images), LinfDeepFool(max_iter=5)(compiled, images)
+    np.testing.assert_allclose(a.perturbation.numpy(), b.perturbation.numpy(), atol=1e-4)
+    np.testing.assert_array_equal(a.success.numpy(), b.success.numpy())
 
 
 @pytest.mark.parametrize("norm", ["inf", "2"])

@@ -64,6 +64,14 @@ def test_sensitive_categories_restrict_a_places_attacker():
     row, = summarise(photos, (attacker,), ("original",), {"a.jpg": 7, "b.jpg": 0})
     row = row.values
     assert row["top1_all"] == 0.5 and row["top1_sensitive"] == 1.0 and row["top5_all"] == 1.0
+    # The labels are Places365 indices: an ImageNet attacker gets no accuracy from them.
+    imagenet = AttackerInfo(name="places", class_names=labels.places365_class_names(),
+                            label_space="imagenet")
+    row, = summarise(photos, (imagenet,), ("original",), {"a.jpg": 7, "b.jpg": 0})
+    assert row.values["top1_all"] is None and row.values["top5_all"] is None
+    row, = summarise(photos, (imagenet,), ("original",), {"a.jpg": 7, "b.jpg": 0},
+                     labels_space="imagenet")
+    assert row.values["top1_all"] == 0.5
 
 
 def test_labels_csv_in_the_mepp18_format(tmp_path):
@@ -93,9 +101,11 @@ def test_run_evaluation_end_to_end_by_hand(tmp_path):
     _solid(run / "g.png", (10, 190, 10))
     _solid(run / "b.png", (10, 10, 200))
     (tmp_path / "labels.csv").write_text("file,label\nr.png,0\ng.png,1\nb.png,2\n")
+    attacker = _colour_attacker()
     config = EvaluateConfig(str(originals), (str(run),), labels=str(tmp_path / "labels.csv"),
+                            labels_space=attacker.view.label_space,
                             output_dir=str(tmp_path / "report"))
-    result = run_evaluation(config, [_colour_attacker()])
+    result = run_evaluation(config, [attacker])
     original_row, run_row = (row.values for row in result.summary)
     assert original_row["top1_all"] == 1.0
     assert run_row["top1_all"] == pytest.approx(2 / 3)

@@ -22,7 +22,11 @@ _ATTACKER = flags.DEFINE_string(
     "attacker", models.DEFAULT_ATTACKER,
     "Attackers, separated by commas: port_weights SavedModel folders or architecture names.")
 _NIMA = flags.DEFINE_string("nima", None, "NIMA SavedModel (port_weights --arch=nima_mobilenet).")
-_LABELS = flags.DEFINE_string("labels", None, "CSV of filename,label (Places365 index).")
+_LABELS = flags.DEFINE_string("labels", None, "CSV of filename,label (class indices of "
+                              "--labels_space).")
+_LABELS_SPACE = flags.DEFINE_enum(
+    "labels_space", "places365", ["places365", "imagenet", "custom"],
+    "Label space of --labels; only attackers of that space get accuracy columns.")
 _OUTPUT = flags.DEFINE_string("output_dir", None, "Where the report goes.")
 _AFTER_UPLOAD = flags.DEFINE_boolean(
     "after_upload", True, "Also score each photo after a simulated upload (0.75x Lanczos "
@@ -36,7 +40,8 @@ def main(argv):
     config = EvaluateConfig(
         original_dir=_ORIGINAL.value, protected_dirs=tuple(_PROTECTED.value),
         attacker=_ATTACKER.value, nima=_NIMA.value, labels=_LABELS.value,
-        output_dir=_OUTPUT.value, run_names=tuple(_NAMES.value) if _NAMES.value else None,
+        labels_space=_LABELS_SPACE.value, output_dir=_OUTPUT.value,
+        run_names=tuple(_NAMES.value) if _NAMES.value else None,
         after_upload=_AFTER_UPLOAD.value, progress=_PROGRESS.value)
     evaluation = run_evaluation(config)  # errors were printed on stderr as they happened
     print(open(evaluation.paths["report.md"], encoding="utf-8").read())
