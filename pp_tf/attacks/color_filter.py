@@ -114,7 +114,7 @@ class ColorFilterConfig:
     """Settings of a colour-filter run."""
 
     pieces: int = 32
-    steps: int = 50
+    steps: int = 150
     learning_rate: float = 0.1
     look: Look = "natural"
     look_weight: float = 50.0  # on the mean squared distance from the look's curve (0-1 scale)

@@ -122,7 +122,7 @@ class PGDConfig:
     steps: int = 30
     step_size: float | None = None  # None: 2 * xi / steps
     momentum: float = 1.0  # 0: plain PGD
-    eot_samples: int = 3  # 0: no EOT
+    eot_samples: int = 5  # 0: no EOT
     diversity: float = 0.5  # DI probability; 0: off
     random_start: bool = False  # True: Madry et al.'s uniform start in the xi-ball
     delta_scale: float = 1.0  # the perturbation's size relative to the photos (bilinear up)
