@@ -29,6 +29,7 @@ import dataclasses
 import io
 import json
 import os
+import typing
 from typing import Sequence
 
 import numpy as np
@@ -37,7 +38,7 @@ from PIL import Image
 
 from pp_tf import batch, image_io, metrics, report, results
 from pp_tf.attacker import Attacker, load_attackers
-from pp_tf.models import DEFAULT_ATTACKER
+from pp_tf.models import DEFAULT_ATTACKER, preprocessing
 from pp_tf.results import ORIGINAL
 
 UPLOAD_SCALE = 0.75
@@ -54,7 +55,7 @@ class EvaluateConfig:
     attacker: str = DEFAULT_ATTACKER  # one attacker spec, or several separated by commas
     nima: str | None = None
     labels: str | None = None
-    labels_space: str = "places365"  # the label space of `labels`' class indices
+    labels_space: preprocessing.LabelSpace = "places365"  # of `labels`' class indices
     output_dir: str = "report"
     run_names: tuple[str, ...] | None = None
     after_upload: bool = True
@@ -62,6 +63,11 @@ class EvaluateConfig:
     # Runs may cover a subset of the originals (the demo's per-photo methods): a photo
     # without a protected version is then left out of that run, not an error.
     partial_runs: bool = False
+
+    def __post_init__(self):
+        spaces = typing.get_args(preprocessing.LabelSpace)
+        if self.labels_space not in spaces:
+            raise ValueError(f"labels_space must be one of {spaces}, got {self.labels_space!r}")
 
 
 def simulate_upload(photo: np.ndarray) -> np.ndarray:

@@ -72,6 +72,8 @@ def test_sensitive_categories_restrict_a_places_attacker():
     row, = summarise(photos, (imagenet,), ("original",), {"a.jpg": 7, "b.jpg": 0},
                      labels_space="imagenet")
     assert row.values["top1_all"] == 0.5
+    with pytest.raises(ValueError, match="labels_space"):
+        EvaluateConfig("originals", ("run",), labels_space="places")
 
 
 def test_labels_csv_in_the_mepp18_format(tmp_path):

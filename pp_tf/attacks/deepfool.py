@@ -29,7 +29,7 @@ def inlined(logits_fn: LogitsFn) -> LogitsFn:
     """The Python body of a `tf.function` (else `logits_fn` itself), to trace into another
     compiled function. Called as a nested function, the model's backward passes run
     outside the caller's optimised graph: one DeepFool iteration on EfficientNet-Lite0
-    took 1.35x its lower bound that way, 0.98x inlined (benchmarks/uap_vs_art.py)."""
+    took 1.35x its lower bound that way, 1.0x inlined (benchmarks/uap_vs_art.py)."""
     return getattr(logits_fn, "python_function", logits_fn)
 
 

@@ -9,10 +9,12 @@ NIMA, and a report (report.html, contact_sheet.png, report.md, CSV, JSON).
 """
 
 import sys
+import typing
 
 from absl import app, flags
 
 from pp_tf import models
+from pp_tf.models import preprocessing
 from pp_tf.evaluate import EvaluateConfig, run_evaluation
 
 _ORIGINAL = flags.DEFINE_string("original_dir", None, "Folder of the original photos.")
@@ -25,7 +27,7 @@ _NIMA = flags.DEFINE_string("nima", None, "NIMA SavedModel (port_weights --arch=
 _LABELS = flags.DEFINE_string("labels", None, "CSV of filename,label (class indices of "
                               "--labels_space).")
 _LABELS_SPACE = flags.DEFINE_enum(
-    "labels_space", "places365", ["places365", "imagenet", "custom"],
+    "labels_space", "places365", list(typing.get_args(preprocessing.LabelSpace)),
     "Label space of --labels; only attackers of that space get accuracy columns.")
 _OUTPUT = flags.DEFINE_string("output_dir", None, "Where the report goes.")
 _AFTER_UPLOAD = flags.DEFINE_boolean(
