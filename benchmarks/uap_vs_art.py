@@ -7,9 +7,10 @@ ART is not a pp_tf dependency; install it for this benchmark only:
   .venv/bin/python benchmarks/uap_vs_art.py [--skip_art] [--skip_lite0]
 
 Two lines of comparison, each ART against pp_tf's faithful (DeepFool) and SGD modes
-with the same model, images, xi, delta and passes:
+with the same model, images and xi:
 
-* the tiny CNN the tests train, on 64 synthetic 32x32 images (xi 40);
+* the tiny CNN the tests train, on 64 synthetic 32x32 images (xi 40), same delta
+  and passes;
 * EfficientNet-Lite0 at 224 (the embedded attacker, its real weights), on 32
   photo views: the Lite0 view of each bundled photo and of its mirror image (xi
   10). ART runs its passes first (about 8 s per image and pass here); then each
