@@ -116,6 +116,18 @@ def current_given_statistics() -> GivenStatistics | None:
     return getattr(_SCOPE, "current", None)
 
 
+def fused_batch_norm(x, scale, offset, epsilon: float, mean=None, variance=None):
+    """One NHWC float32 `FusedBatchNormV3`: normalised by `mean` and `variance` `[c]`
+    (inference), or with both None by the batch's own (biased) statistics."""
+    training = mean is None
+    empty = tf.zeros([0])
+    outputs, *_ = tf.raw_ops.FusedBatchNormV3(
+        x=x, scale=scale, offset=offset, mean=empty if training else mean,
+        variance=empty if training else variance, epsilon=epsilon,
+        exponential_avg_factor=1.0, data_format="NHWC", is_training=training)
+    return outputs
+
+
 @keras.saving.register_keras_serializable(package="pp_tf")
 class InstanceNormalization(keras.layers.GroupNormalization):
     """Instance norm: per-example, per-channel statistics over height and width (NHWC).
@@ -172,14 +184,7 @@ class InstanceNormalization(keras.layers.GroupNormalization):
         return (x - mean) * (tf.math.rsqrt(variance + self.epsilon) * scale) + offset
 
     def _fused(self, x, scale, offset, mean, variance):
-        """`FusedBatchNormV3`: with `mean` None, the batch's own (biased) statistics."""
-        training = mean is None
-        empty = tf.zeros([0])
-        outputs, *_ = tf.raw_ops.FusedBatchNormV3(
-            x=x, scale=scale, offset=offset, mean=empty if training else mean,
-            variance=empty if training else variance, epsilon=self.epsilon,
-            exponential_avg_factor=1.0, data_format="NHWC", is_training=training)
-        return outputs
+        return fused_batch_norm(x, scale, offset, self.epsilon, mean, variance)
 
 
 @keras.saving.register_keras_serializable(package="pp_tf")
@@ -198,8 +203,5 @@ class BatchNormalization(keras.layers.BatchNormalization):
         if (training or len(inputs.shape) != 4 or self.axis not in (-1, 3)
                 or inputs.dtype != tf.float32 or not self.center or not self.scale):
             return super().call(inputs, training=training, mask=mask)
-        outputs, *_ = tf.raw_ops.FusedBatchNormV3(
-            x=inputs, scale=self.gamma, offset=self.beta, mean=self.moving_mean,
-            variance=self.moving_variance, epsilon=self.epsilon, is_training=False,
-            data_format="NHWC")
-        return outputs
+        return fused_batch_norm(inputs, self.gamma, self.beta, self.epsilon,
+                                self.moving_mean, self.moving_variance)

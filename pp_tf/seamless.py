@@ -75,8 +75,8 @@ class Stage(StageGeometry):
         prefixes: stage input -> each norm's output, in call order.
     """
 
-    model: keras.Model = None
-    prefixes: tuple[keras.Model, ...] = ()
+    model: keras.Model
+    prefixes: tuple[keras.Model, ...]
 
 
 def receptive_radius(layers, scales) -> float:

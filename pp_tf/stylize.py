@@ -54,6 +54,7 @@ import tensorflow as tf
 from PIL import Image
 
 from pp_tf import batch, seamless
+from pp_tf.gan.precision import policy_scope
 
 MIN_SIDE = 8  # two halvings, then a reflection pad of 1 needs 2 pixels; smaller photos are enlarged
 GRID = 4  # the generators' total stride
@@ -106,7 +107,7 @@ class StageInfo(seamless.StageGeometry):
     """One row of a stylizer's `stage_table`: a stage's geometry and the `run_stage`
     branch of its first pass."""
 
-    first_branch: int = 0
+    first_branch: int
 
 
 class Generator:
@@ -168,12 +169,8 @@ def build_generator_model(build: Callable[[], keras.Model], precision: str = "fl
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if precision == "float32":
         return build()
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_bfloat16")
-    try:
+    with policy_scope("mixed_bfloat16"):
         return build()
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 def load_generator(generator: str, weights: str | None = None,

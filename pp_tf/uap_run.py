@@ -198,8 +198,8 @@ def train_uap(attacker, images: np.ndarray, config: uap.UAPConfig, output: str,
                          f"trains on {expected}x{expected} (uap_run.training_size)")
     trainer = make_trainer(attacker, config)
     labels = uap.predict_labels(trainer.logits_fn, images)
-    holdout_labels = (uap.predict_labels(trainer.logits_fn, holdout)
-                      if holdout is not None and len(holdout) else None)
+    use_holdout = holdout is not None and len(holdout) > 0
+    holdout_labels = uap.predict_labels(trainer.logits_fn, holdout) if use_holdout else None
     writer = tf.summary.create_file_writer(logdir) if logdir else None
     bar = None
     if show_progress:
@@ -245,10 +245,7 @@ def train_uap(attacker, images: np.ndarray, config: uap.UAPConfig, output: str,
     image_io.write_bytes_atomic(buffer.getvalue(), output, overwrite=True)
     stem = output[: -len(".npy")]
     image_io.write_image(visualise(result), stem + ".png", "PNG", overwrite=True)
-    use_holdout = holdout is not None and len(holdout) > 0
-    key = ((lambda h: (h["heldout_fooling_rate"], h["fooling_rate"])) if use_holdout
-           else (lambda h: h["fooling_rate"]))
-    best_pass = max(state.history, key=key)["pass"] if state.history else None
+    best = uap.best_entry(state.history, use_holdout)
     report = {
         "attacker": attacker_name(attacker),
         "attackers": [a.name for a in as_attackers(attacker)],
@@ -264,7 +261,7 @@ def train_uap(attacker, images: np.ndarray, config: uap.UAPConfig, output: str,
         # of the saved (best) pass: held-out when there are held-out images
         "fooling_rate": state.best_fooling_rate,
         "selected_by": "heldout_fooling_rate" if use_holdout else "fooling_rate",
-        "best_pass": best_pass,
+        "best_pass": best["pass"] if best else None,
         "linf": float(np.abs(result).max()),
         "l2": float(np.linalg.norm(result)),
         "resumed_from": restored.prefix if restored else None,

@@ -167,6 +167,18 @@ def random_views(images, seed, min_scale: float):
     return tf.image.crop_and_resize(images, boxes, tf.range(n), shape[1:3])
 
 
+def best_entry(history: list[dict], use_holdout: bool) -> dict | None:
+    """The pass of `history` that `fit` keeps as `best`: the highest held-out fooling
+    rate (ties: the higher training rate) when it has held-out images, else the highest
+    training rate; the earliest of equals."""
+    if use_holdout:
+        history = [h for h in history if h.get("heldout_fooling_rate") is not None]
+        key = lambda h: (h["heldout_fooling_rate"], h["fooling_rate"])  # noqa: E731
+    else:
+        key = lambda h: h["fooling_rate"]  # noqa: E731
+    return max(history, key=key) if history else None
+
+
 class UAP(abc.ABC):
     """The pass loop both algorithms share; a subclass defines `step` and `_update`.
 
@@ -274,7 +286,7 @@ class UAP(abc.ABC):
                                          place=self.place)
                 entry["heldout_fooling_rate"] = selection
             state.history.append(entry)
-            if self._better(entry, state, use_holdout):
+            if best_entry(state.history, use_holdout) is entry:
                 state.best, state.best_fooling_rate = state.perturbation.copy(), selection
             steps_done = state.passes_done * batches_per_pass
             state.done = steps_done >= self.min_steps and selection >= 1.0 - config.delta
@@ -282,18 +294,6 @@ class UAP(abc.ABC):
                 on_pass(state)
         state.done = True
         return state
-
-    @staticmethod
-    def _better(entry: dict, state: UAPState, use_holdout: bool) -> bool:
-        """Whether the pass `entry` beats the best so far (held-out rate, then training)."""
-        if not use_holdout:
-            return entry["fooling_rate"] > state.best_fooling_rate
-        key = (entry["heldout_fooling_rate"], entry["fooling_rate"])
-        best = [h for h in state.history[:-1] if h.get("heldout_fooling_rate") is not None]
-        if state.best is None or not best:
-            return True
-        current = max(best, key=lambda h: (h["heldout_fooling_rate"], h["fooling_rate"]))
-        return key > (current["heldout_fooling_rate"], current["fooling_rate"])
 
 
 class DeepFoolUAP(UAP):

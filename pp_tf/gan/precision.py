@@ -22,8 +22,6 @@ import contextlib
 import keras
 import tensorflow as tf
 
-FLOAT32 = "float32"
-
 
 @contextlib.contextmanager
 def policy_scope(name: str):

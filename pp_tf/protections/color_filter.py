@@ -21,7 +21,8 @@ from pp_tf import attacker as attacker_lib
 from pp_tf.attacks import color_filter, pgd
 from pp_tf.protections.base import PhotoContext, Prepared, Protection, register
 from pp_tf.protections.pgd import (ATTACKER_HELP, DEFAULT_ATTACKERS, DIVERSITY_HELP, EOT_HELP,
-                                   STEPS_HELP, WORKING_SIZE_HELP, photo_seed, setting)
+                                   STEPS_HELP, WORKING_SIZE_HELP, attack_working_photo,
+                                   setting)
 
 _DEFAULTS = color_filter.ColorFilterConfig()
 
@@ -112,15 +113,9 @@ def build(settings: ColorFilterSettings) -> Prepared:
     size = pgd.working_size(attackers, settings.working_size)
 
     def apply(photo: np.ndarray, context: PhotoContext) -> np.ndarray:
-        work = pgd.working_photo(photo, size)
-        labels = pgd.clean_labels(attackers, work)
-        theta = attack(work, labels, photo_seed(settings.seed, context.name))
-        context.record["color_filter"] = {
-            **curve_record(theta, settings.look),
-            "working_shape": [int(n) for n in work.shape[1:3]],
-            "clean_top1": {a.name: a.class_names[int(label[0])]
-                           for a, label in zip(attackers, labels)},
-        }
+        theta, record = attack_working_photo(attack, attackers, photo, size, settings.seed,
+                                             context.name)
+        context.record["color_filter"] = {**curve_record(theta, settings.look), **record}
         return color_filter.apply_lookup_table(photo, color_filter.lookup_table(theta))
 
     return Prepared(apply, tuple(a.name for a in attackers),

@@ -77,22 +77,35 @@ def photo_seed(seed: int, name: str) -> np.ndarray:
     return file_rng(seed, name).integers(0, 2 ** 31 - 1, 2)
 
 
+def attack_working_photo(attack, attackers, photo: np.ndarray, working_side: int, seed: int,
+                         name: str):
+    """Runs a per-photo attack (`attack(work, labels, seed)`, PGD or the colour filter) on
+    the working-size copy of `photo` against each attacker's clean top-1 there.
+
+    Returns:
+        (what the attack returns, the manifest's record of the working shape and the
+        clean top-1 of every attacker).
+    """
+    work = pgd.working_photo(photo, working_side)
+    labels = pgd.clean_labels(attackers, work)
+    result = attack(work, labels, photo_seed(seed, name))
+    record = {"working_shape": [int(n) for n in work.shape[1:3]],
+              "clean_top1": {a.name: a.class_names[int(label[0])]
+                             for a, label in zip(attackers, labels)}}
+    return result, record
+
+
 def build(settings: PGDSettings) -> Prepared:
     attackers = attacker_lib.load_attackers(settings.attacker)
     attack = pgd.PGD(attackers, settings.config())
     size = pgd.working_size(attackers, settings.working_size)
 
     def apply(photo: np.ndarray, context: PhotoContext) -> np.ndarray:
-        work = pgd.working_photo(photo, size)
-        labels = pgd.clean_labels(attackers, work)
-        delta = attack(work, labels, photo_seed(settings.seed, context.name))
+        delta, record = attack_working_photo(attack, attackers, photo, size, settings.seed,
+                                             context.name)
         out = pgd.add_delta(photo, pgd.upsample_delta(delta, photo.shape, settings.xi))
         context.record["pgd"] = {
-            "working_shape": [int(n) for n in work.shape[1:3]],
-            "clean_top1": {a.name: a.class_names[int(label[0])]
-                           for a, label in zip(attackers, labels)},
-            "max_change": int(np.abs(out.astype(np.int16) - photo).max()),
-        }
+            **record, "max_change": int(np.abs(out.astype(np.int16) - photo).max())}
         return out
 
     return Prepared(apply, tuple(a.name for a in attackers),
