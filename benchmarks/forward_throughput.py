@@ -12,7 +12,6 @@ should match or beat. The stylizers have benchmarks/stylize_vs_torch.py.
 """
 
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -20,6 +19,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
+
+import timing  # noqa: E402  (benchmarks/timing.py)
 
 from pp_tf import models  # noqa: E402
 
@@ -40,26 +41,6 @@ def candidates():
             if not _MODELS.value or name in _MODELS.value}
 
 
-def interleaved_images_per_second(forwards, x, batch_size, repeats):
-    """{name: (images per wall second, images per CPU second of this process)}; `x` holds
-    each model's input batch by name.
-
-    The CPU-second figure (`time.process_time`, all threads) is steadier than
-    the wall-clock one on a loaded machine; on a quiet one, quote the wall clock.
-    """
-    for name, forward in forwards.items():
-        forward(x[name]).numpy()  # warm-up: tracing, allocation
-    wall, cpu = dict.fromkeys(forwards, 0.0), dict.fromkeys(forwards, 0.0)
-    for _ in range(repeats):
-        for name, forward in forwards.items():
-            start, start_cpu = time.perf_counter(), time.process_time()
-            forward(x[name]).numpy()
-            wall[name] += time.perf_counter() - start
-            cpu[name] += time.process_time() - start_cpu
-    return {name: (batch_size * repeats / wall[name], batch_size * repeats / cpu[name])
-            for name in forwards}
-
-
 def main(argv):
     del argv
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
@@ -73,7 +54,9 @@ def main(argv):
                                      jit_compile=_JIT.value)
         x[name] = tf.constant(rng.uniform(0, 255, (_BATCH.value, *model.input_shape[1:])),
                               tf.float32)
-    rates = interleaved_images_per_second(forwards, x, _BATCH.value, _REPEATS.value)
+    rates = timing.images_per_second(
+        {name: (lambda f=forward, b=x[name]: f(b).numpy()) for name, forward in forwards.items()},
+        _BATCH.value, _REPEATS.value)
     print(f"{'model':26s} {'images/s':>9s} {'images/CPU-s':>13s}")
     for name, (rate, cpu_rate) in rates.items():
         print(f"{name:26s} {rate:9.1f} {cpu_rate:13.2f}")

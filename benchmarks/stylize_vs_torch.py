@@ -15,7 +15,6 @@ machine), the ratios, and the largest output difference in grey levels
 
 import os
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -25,6 +24,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import torch  # noqa: E402
 from absl import app, flags  # noqa: E402
+
+import timing  # noqa: E402  (benchmarks/timing.py)
 
 import torch_reference_gan  # noqa: E402
 from pp_tf.models import cyclegan  # noqa: E402
@@ -36,20 +37,6 @@ _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed rounds after one warm-up ca
 _PRECISION = flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16"],
                                "Keras compute precision (variables stay float32).")
 _JIT = flags.DEFINE_boolean("jit_compile", False, "Compile the Keras generator with XLA.")
-
-
-def interleaved_images_per_second(forwards, inputs, batch_size, repeats):
-    """[(images per wall second, images per CPU second)] of each forward, calls in turns."""
-    for forward, x in zip(forwards, inputs):
-        forward(x)  # warm-up (tracing, allocation)
-    wall, cpu = [0.0] * len(forwards), [0.0] * len(forwards)
-    for _ in range(repeats):
-        for i, (forward, x) in enumerate(zip(forwards, inputs)):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            forward(x)
-            wall[i] += time.perf_counter() - start
-            cpu[i] += time.process_time() - start_cpu
-    return [(batch_size * repeats / w, batch_size * repeats / c) for w, c in zip(wall, cpu)]
 
 
 def main(argv):
@@ -87,8 +74,10 @@ def main(argv):
         ours_out = np.round((run_keras(x_tf) + 1) * 127.5)
         theirs_out = np.round((run_torch(x_torch).transpose(0, 2, 3, 1) + 1) * 127.5)
         difference = np.abs(ours_out - theirs_out)
-        (ours, ours_cpu), (theirs, theirs_cpu) = interleaved_images_per_second(
-            [run_keras, run_torch], [x_tf, x_torch], _BATCH.value, _REPEATS.value)
+        rates = timing.images_per_second(
+            {"keras": lambda: run_keras(x_tf), "torch": lambda: run_torch(x_torch)},
+            _BATCH.value, _REPEATS.value)
+        (ours, ours_cpu), (theirs, theirs_cpu) = rates["keras"], rates["torch"]
         print(f"{side:>4d}x{side:<5d} {ours:12.3f} {theirs:12.3f} {ours / theirs:6.2f} "
               f"{ours_cpu:16.3f} {theirs_cpu:16.3f} {ours_cpu / theirs_cpu:6.2f} "
               f"{difference.max():12.0f} / {difference.mean():.3f}")

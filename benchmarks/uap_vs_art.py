@@ -40,6 +40,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
+import timing  # noqa: E402  (benchmarks/timing.py)
+
 import tiny_models  # noqa: E402
 from pp_tf.attacks import uap  # noqa: E402
 from pp_tf.attacks.deepfool import LinfDeepFool  # noqa: E402
@@ -170,16 +172,11 @@ def deepfool_iteration_cost(batch=16, candidates=10, repeats=5):
     attack = LinfDeepFool(candidates=candidates)
     start, step, _ = attack.compiled(logits, (224, 224, 3))
     classes = start(x)
-    functions = [logits, lower_bound, lambda t: step(t, tf.zeros_like(t), classes)]
-    timings = [[] for _ in functions]
-    for fn in functions:
-        fn(x)  # tracing
-    for _ in range(repeats):
-        for fn, seconds in zip(functions, timings):
-            begin = time.perf_counter()
-            tf.nest.map_structure(lambda t: t.numpy(), fn(x))
-            seconds.append(time.perf_counter() - begin)
-    return tuple(float(np.median(seconds)) for seconds in timings)
+    fetch = lambda fn: (lambda: tf.nest.map_structure(lambda t: t.numpy(), fn(x)))  # noqa: E731
+    seconds = timing.seconds_in_turns({
+        "forward": fetch(logits), "bound": fetch(lower_bound),
+        "iteration": fetch(lambda t: step(t, tf.zeros_like(t), classes))}, repeats)
+    return tuple(float(np.median(wall)) for wall, _ in seconds.values())
 
 
 def main(argv):
