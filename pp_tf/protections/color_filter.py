@@ -1,13 +1,11 @@
 """`color_filter`: a per-photo adversarial tone curve (ACE, Zhao, Liu & Larson, BMVC 2020).
 
-Per channel, a monotone piecewise-linear curve of `pieces` pieces, one set per
-region of a `regions` x `regions` grid blended bilinearly between the region
-centres (1: one global curve set, the paper's filter), is optimised
+Per channel, a monotone piecewise-linear curve of `pieces` pieces is optimised
 (`pp_tf.attacks.color_filter`) on a working-size copy of the photo against the
 attacker ensemble, through EOT, while staying near the curve of a `look`
 (`natural`: the identity); with `nima`, an appeal term raises NIMA's score.
-The filter is applied to the full-resolution photo exactly, through 256-entry
-lookup tables; its parameters go into the manifest (`protect.json`).
+The curve is applied to the full-resolution photo as an exact 256-entry lookup
+table per channel; its parameters go into the manifest (`protect.json`).
 """
 
 from __future__ import annotations
@@ -34,9 +32,6 @@ class ColorFilterSettings:
     attacker: str = setting(DEFAULT_ATTACKERS, ATTACKER_HELP)
     pieces: int = setting(_DEFAULTS.pieces, "Pieces of each channel's tone curve "
                                             "(color_filter).")
-    regions: int = setting(_DEFAULTS.regions, "The filter's curves vary over a regions x "
-                                              "regions grid of the photo, blended smoothly "
-                                              "(1: one global curve per channel, as in ACE).")
     steps: int = setting(_DEFAULTS.steps, STEPS_HELP)
     learning_rate: float = setting(_DEFAULTS.learning_rate, "Adam learning rate of the curve "
                                                             "parameters (color_filter).")
@@ -65,9 +60,9 @@ class ColorFilterSettings:
 
     def config(self) -> color_filter.ColorFilterConfig:
         return color_filter.ColorFilterConfig(
-            pieces=self.pieces, regions=self.regions, steps=self.steps,
-            learning_rate=self.learning_rate, look=self.look, look_weight=self.look_weight,
-            confidence=self.confidence, appeal_weight=self.appeal_weight if self.nima else 0.0,
+            pieces=self.pieces, steps=self.steps, learning_rate=self.learning_rate,
+            look=self.look, look_weight=self.look_weight, confidence=self.confidence,
+            appeal_weight=self.appeal_weight if self.nima else 0.0,
             eot_samples=self.eot_samples, diversity=self.diversity, seed=self.seed)
 
 
@@ -104,15 +99,11 @@ def load_appeal(path: str, build: Callable | None = None) -> color_filter.Appeal
 
 
 def curve_record(theta: np.ndarray, look: str) -> dict:
-    """The manifest's account of a filter `[R, R, 3, K]`: enough to rebuild it."""
-    return {"pieces": int(theta.shape[-1]), "regions": int(theta.shape[0]), "look": look,
-            "theta": np.round(theta.astype(np.float64), 6).tolist(),
-            "formula": "per region (row r, column s of the R x R grid) and RGB channel c: "
-                       "y = K / sum(theta[r,s,c]) * sum_k clip(x - k/K, 0, 1/K) * "
-                       "theta[r,s,c,k], x and y in [0, 1]; a pixel's output is the sum of "
-                       "the regions' y weighted by u_r(row) * u_s(column), where u_r falls "
-                       "linearly from 1 at region r's centre ((r + 0.5) / R of the height) "
-                       "to 0 at its neighbours' centres, constant outside the outer centres"}
+    """The manifest's account of a curve: enough to rebuild the lookup table."""
+    return {"pieces": int(theta.shape[-1]), "look": look,
+            "theta": [[round(float(v), 6) for v in channel] for channel in theta],
+            "formula": "y = K / sum(theta_c) * sum_k clip(x - k/K, 0, 1/K) * theta_c[k], "
+                       "x and y in [0, 1], channels RGB"}
 
 
 def build(settings: ColorFilterSettings) -> Prepared:
@@ -125,7 +116,7 @@ def build(settings: ColorFilterSettings) -> Prepared:
         theta, record = attack_working_photo(attack, attackers, photo, size, settings.seed,
                                              context.name)
         context.record["color_filter"] = {**curve_record(theta, settings.look), **record}
-        return color_filter.apply_filter_tables(photo, theta)
+        return color_filter.apply_lookup_table(photo, color_filter.lookup_table(theta))
 
     return Prepared(apply, tuple(a.name for a in attackers),
                     {"attack": repr(attack), "working_size": size})
