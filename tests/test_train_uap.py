@@ -43,7 +43,7 @@ def setup(tmp_path_factory):
 def command(root, output, *extra):
     return [sys.executable, "-m", "pp_tf.scripts.train_uap", f"--attacker={root / 'attacker'}",
             f"--images={root / 'photos'}", "--crops_per_photo=0", "--xi=40", "--mode=sgd",
-            "--eot", "--max_passes=6",
+            "--eot", "--max_passes=6", "--min_steps=80",
             "--delta=0", "--batch_size=8", "--seed=3", f"--output={output}", *extra]
 
 
@@ -227,11 +227,11 @@ def test_ensemble_with_default_flags_on_a_small_folder(tmp_path):
     assert done.returncode == 0, done.stderr
     report = json.load(open(tmp_path / "out" / "uap.json"))
     # Defaults: 10 photos, 2 held out (0.2), 8 x (1 view + 8 crops) = 72 training images
-    # in batches of 32: 3 steps a pass, so min_steps=80 needs ceil(80 / 3) = 27 passes
-    # (> max_passes=10), and no stop before pass 27 (26 passes make 78 steps).
+    # in batches of 32: 3 steps a pass, so min_steps=240 needs ceil(240 / 3) = 80 passes
+    # (> max_passes=10), and no stop before pass 80 (79 passes make 237 steps).
     assert report["images"] == 72 and report["heldout_images"] == 2
     assert len(report["data_source"]["holdout_photos"]) == 2
-    assert [h["pass"] for h in report["fooling_rate_per_pass"]] == list(range(1, 28))
+    assert [h["pass"] for h in report["fooling_rate_per_pass"]] == list(range(1, 81))
     assert report["selected_by"] == "heldout_fooling_rate"
     assert report["attacker"] == "a32,b28" and report["attackers"] == ["a32", "b28"]
     assert View.from_dict(report["view"]) == VIEW  # placed in the first member's view

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Recomputes the shipped UAPs against the ensemble EfficientNet-Lite0 + Lite1, with
 # train_uap's DEFAULT flags (8 random crops per photo, 20% of the photos held out for the
-# stop and the choice of the saved pass, at least 80 SGD steps, xi=10 L-inf), plain and EOT:
+# stop and the choice of the saved pass, at least 240 SGD steps since the fourth session
+# (the shipped files were made with the 80 of the time), xi=10 L-inf), plain and EOT:
 #   saved_models/uap_efficientnet_lite0_lite1_linf10{,_eot}.{npy,json,png}
 # Training photos: the 17 opencv-doc photos of fetch_training_photos.sh, so that every
 # bundled photo (examples/) stays held out. About 15 + 20 minutes on 2 loaded cores.
