@@ -112,12 +112,12 @@ def compare(model, logits, images, held_out, classes, xi, passes, overrides=None
         rows.append((f"pp_tf {mode} ({done} passes)", seconds, v))
     print(f"{'method':34s} {'seconds':>8s} {'x ART':>6s} {'fooling (train)':>16s} "
           f"{'fooling (held-out)':>19s}")
+    held_labels = uap.predict_labels(logits, held_out) if held_out is not None else None
     for name, seconds, v in rows:
         speedup = rows[0][1] / seconds if not _SKIP_ART.value else float("nan")
         rate = uap.fooling_rate(logits, images, labels, v)
         held = f"{'-':>19s}"
         if held_out is not None:
-            held_labels = uap.predict_labels(logits, held_out)
             held = f"{uap.fooling_rate(logits, held_out, held_labels, v):19.3f}"
         print(f"{name:34s} {seconds:8.1f} {speedup:6.1f} {rate:16.3f} {held}", flush=True)
 
