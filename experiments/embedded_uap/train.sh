@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Recomputes the shipped UAPs against the ensemble EfficientNet-Lite0 + Lite1, with
 # train_uap's DEFAULT flags (8 random crops per photo, 20% of the photos held out for the
-# stop and the choice of the saved pass, at least 240 SGD steps since the fourth session
-# (the shipped files were made with the 80 of the time), xi=10 L-inf), plain and EOT:
+# stop and the choice of the saved pass, at least 240 SGD steps (the default since the
+# fourth session; the shipped files were remade with it in the fifth), xi=10 L-inf),
+# plain and EOT:
 #   saved_models/uap_efficientnet_lite0_lite1_linf10{,_eot}.{npy,json,png}
 # Training photos: the 17 opencv-doc photos of fetch_training_photos.sh, so that every
-# bundled photo (examples/) stays held out. About 15 + 20 minutes on 2 loaded cores.
+# bundled photo (examples/) stays held out. About 13 + 15 minutes on 2 quiet cores.
 # The older single-attacker files (uap_efficientnet_lite0_linf10{,_eot}) came from
 #   --attacker=efficientnet_lite0 --crops_per_photo=24 --max_passes=8 --delta=0.05
 #   --batch_size=32 --holdout_fraction=0 --min_steps=0 --seed=0   (see BUILD_NOTES.md)
