@@ -79,6 +79,65 @@ def test_the_filter_fools_through_eot_and_keeps_the_curve_monotone():
     assert float(tf.add_n(list(after))[0]) > float(tf.add_n(list(before))[0])
 
 
+@pytest.mark.parametrize("look", ["natural", "warm"])
+def test_the_photo_look_distance_is_the_mean_squared_change_from_the_look_on_the_pixels(
+        rng, look):
+    """With `look_distance="photo"` the penalised distance is the mean over the photo's pixels
+    of (filtered - photo through the look's curve)^2 on the 0-1 scale; reference: numpy
+    interpolation between the knots (cumulative theta; the look's curve at k/K)."""
+    pieces = 8
+    attacker = tiny_attacker()
+    photos = rng.integers(0, 256, (2, 20, 30, 3)).astype(np.float32)
+    theta = rng.uniform(0.2, 2.0, (3, pieces)).astype(np.float32)
+    attack = cf.ColorFilter([attacker], cf.ColorFilterConfig(
+        pieces=pieces, look=look, look_distance="photo", eot_samples=0, diversity=0.0))
+    labels = pgd.clean_labels([attacker], photos)
+    distance = attack.objective(tf.constant(photos), tf.constant(theta), labels,
+                                tf.constant([0, 0]))[2]
+    grid = np.linspace(0, 1, pieces + 1)
+    knots = np.concatenate([np.zeros((3, 1)), np.cumsum(theta, 1) / theta.sum(1, keepdims=True)], 1)
+    target = cf.look_curve(look, grid)
+    x = photos / 255.0
+    filtered = np.stack([np.interp(x[..., c], grid, knots[c]) for c in range(3)], -1)
+    looked = np.stack([np.interp(x[..., c], grid, target[:, c]) for c in range(3)], -1)
+    np.testing.assert_allclose(float(distance), np.mean((filtered - looked) ** 2), rtol=1e-4)
+    with pytest.raises(ValueError, match="look_distance"):
+        cf.ColorFilterConfig(look_distance="histogram")
+
+
+def test_the_band_projection_keeps_a_monotone_curve_within_max_change_of_the_look(rng):
+    pieces = 16
+    centre = cf.knots(cf.look_theta("warm", pieces))
+    theta = rng.uniform(0, 4, (3, pieces)).astype(np.float32)
+    theta[1, :8] = 0  # a flat start: far below the look
+    projected = cf.project_to_band(tf.constant(theta), centre, 0.05).numpy()
+    assert (projected >= -1e-7).all()
+    x = np.linspace(0, 1, 1001)
+    y = cf.curve(x[:, None].repeat(3, 1).astype(np.float32), projected).numpy()
+    look_knots = cf.look_curve("warm", np.linspace(0, 1, pieces + 1))
+    look = np.stack([np.interp(x, np.linspace(0, 1, pieces + 1), look_knots[:, c])
+                     for c in range(3)], -1)
+    assert np.abs(y - look).max() <= 0.05 + 1e-5
+    assert (np.diff(y, axis=0) >= -1e-6).all()
+    # a curve already inside the band is left as it is (up to theta's scale)
+    inside = cf.look_theta("warm", pieces) * rng.uniform(0.98, 1.02, (3, pieces)).astype(np.float32)
+    np.testing.assert_allclose(cf.knots(cf.project_to_band(tf.constant(inside), centre, 0.05)),
+                               cf.knots(inside), atol=1e-6)
+
+
+def test_max_change_bounds_every_8_bit_value_of_the_lookup_table():
+    attackers = (tiny_attacker(), other_attacker())
+    images, _ = tiny_models.synthetic_images(1, seed=7)
+    config = cf.ColorFilterConfig(steps=15, learning_rate=0.3, look_weight=0.0, max_change=6.0,
+                                  eot_samples=1)
+    theta = cf.ColorFilter(attackers, config)(tf.constant(images), seed=(1, 2))
+    table = cf.lookup_table(theta).astype(int)
+    change = np.abs(table - np.arange(256)[None])
+    assert 0 < change.max() <= 6
+    with pytest.raises(ValueError, match="max_change"):
+        cf.ColorFilterConfig(max_change=-1.0)
+
+
 def tiny_nima():
     """A stand-in NIMA: 0-255 pixels at 224 -> 10 probabilities, explicitly named layers."""
     inputs = keras.Input((224, 224, 3), name="pixels")
@@ -127,7 +186,7 @@ def test_protect_with_color_filter_records_the_curve(tmp_path, rng):
         Image.fromarray(photos[f"p{i}.png"]).save(tmp_path / "photos" / f"p{i}.png")
     config = ProtectConfig.from_values(("color_filter",), {
         "attacker": model_path, "steps": 3, "pieces": 8, "look": "warm", "nima": nima_path,
-        "eot_samples": 1})
+        "eot_samples": 1, "objective": "top5_set"})
     log = protect_folder(str(tmp_path / "photos"), str(tmp_path / "out"), config,
                          show_progress=False)
     assert log.ok and len(log.written) == 2
@@ -138,6 +197,7 @@ def test_protect_with_color_filter_records_the_curve(tmp_path, rng):
         record = manifest["photos"][name]["color_filter"]
         theta = np.asarray(record["theta"], np.float32)
         assert theta.shape == (3, 8) and record["pieces"] == 8 and record["look"] == "warm"
+        assert record["clean_top1"]["tiny"].startswith("class_")
         out = np.asarray(Image.open(tmp_path / "out" / name))
         # The output is the recorded curve's lookup table applied to the original.
         expected = cf.apply_lookup_table(photo, cf.lookup_table(theta))

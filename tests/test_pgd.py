@@ -32,7 +32,8 @@ def other_attacker():
     return attacker_lib.from_keras(model, [f"k{i}" for i in range(5)], "other", view)
 
 
-@pytest.mark.parametrize("objective, delta_scale, drop", [("ce", 1.0, 0.3), ("top5", 0.5, 0.2)])
+@pytest.mark.parametrize("objective, delta_scale, drop",
+                         [("ce", 1.0, 0.3), ("top5", 0.5, 0.2), ("top5_set", 1.0, 0.3)])
 def test_pgd_lowers_the_clean_label_probability(objective, delta_scale, drop):
     attacker = tiny_attacker()
     images, labels = tiny_models.synthetic_images(8, seed=5)
@@ -100,8 +101,8 @@ def test_full_resolution_output_is_within_xi_everywhere(rng, xi):
 def test_eot_and_ensemble_gradients_reach_the_photo_through_each_member(rng):
     attackers = (tiny_attacker(), other_attacker())
     photos = tf.constant(rng.uniform(0, 255, (2, 40, 50, 3)), tf.float32)
-    labels = pgd.clean_labels(attackers, photos)
-    for objective in ("ce", "top5"):
+    for objective in ("ce", "top5", "top5_set"):
+        labels = pgd.clean_labels(attackers, photos, pgd.labels_per_photo(objective))
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(photos)
             losses = pgd.member_losses(attackers, photos, labels, tf.constant([1, 2]),
@@ -112,6 +113,27 @@ def test_eot_and_ensemble_gradients_reach_the_photo_through_each_member(rng):
             gradient = tape.gradient(loss, photos).numpy()
             assert np.isfinite(gradient).all()
             assert all(np.abs(g).max() > 0 for g in gradient)
+
+
+def test_set_cross_entropy_is_minus_log_of_the_sets_probability(rng):
+    logits = rng.normal(0, 3, (4, 10))
+    sets = np.array([[1, 2, 3, 4, 5], [0, 0, 0, 0, 0], [9, 8, 7, 6, 5], [2, 3, 2, 3, 2]])
+    probabilities = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    expected = [-np.log(probabilities[row, sorted(set(s))].sum()) for row, s in enumerate(sets)]
+    got = pgd.set_cross_entropy(tf.constant(logits, tf.float32), tf.constant(sets))
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5)
+
+
+def test_clean_label_sets_are_each_attackers_best_classes_leaving_one_out(rng):
+    attackers = (tiny_attacker(), other_attacker())  # 4 and 5 classes
+    photos = tf.constant(rng.uniform(0, 255, (3, 40, 50, 3)), tf.float32)
+    top1 = pgd.clean_labels(attackers, photos)
+    sets = pgd.clean_labels(attackers, photos, pgd.labels_per_photo("top5_set"))
+    assert [s.shape for s in sets] == [(3, 3), (3, 4)]
+    for attacker, label, label_set in zip(attackers, top1, sets):
+        np.testing.assert_array_equal(label_set[:, 0], label)
+        logits = attacker.logits(attacker.view(photos)).numpy()
+        np.testing.assert_array_equal(label_set, np.argsort(-logits, 1)[:, :label_set.shape[1]])
 
 
 def test_input_diversity_shrinks_and_pads_with_gradients(rng):

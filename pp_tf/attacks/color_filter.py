@@ -10,11 +10,14 @@ non-negative parameters theta[c, 0..K-1]:
 theta = 1 is the identity; y(0) = 0, y(1) = 1 and y is monotone for any
 theta >= 0. theta is optimised with Adam (clamped at 0 after each step, as in
 the published code) to raise each attacker's cross-entropy of its clean top-1,
-capped at `confidence` (`pgd.member_losses`; the `top5` margin objective is the
-alternative), through EOT (rescale, crop, JPEG) and input diversity, while a
-penalty keeps the curve near a target curve (a
-"look": the identity for `natural`, a contrast S-curve for `vivid`, a warm
-white balance for `warm`), and an optional appeal term raises a NIMA score.
+capped at `confidence` (`pgd.member_losses`; the `top5` margin and `top5_set`
+objectives are the alternatives), through EOT (rescale, crop, JPEG) and input
+diversity, while a penalty keeps the result near a target curve (a "look": the
+identity for `natural`, a contrast S-curve for `vivid`, a warm white balance
+for `warm`), and an optional appeal term raises a NIMA score. The penalty is
+the mean squared distance from the look either between the two curves over the
+256 levels (`look_distance="curve"`) or on the photo's own pixels (`"photo"`):
+the second spends the change where the photo has its tones and only there.
 
 The curve is resolution-independent: it is optimised on a working-size copy
 of the photo and applied at full resolution as an exact 256-entry lookup
@@ -52,6 +55,17 @@ def knots(theta):
     theta = tf.convert_to_tensor(theta, tf.float32)
     cumulative = tf.cumsum(theta, -1) / tf.reduce_sum(theta, -1, keepdims=True)
     return tf.concat([tf.zeros_like(cumulative[:, :1]), cumulative], -1)
+
+
+def project_to_band(theta, centre, radius):
+    """The parameters `[3, K]` of `theta`'s curve with each knot clipped to within `radius`
+    of the knots `centre` `[3, K + 1]` (a monotone curve from 0 to 1) and to [0, 1].
+    Clipping a monotone sequence between two monotone bounds keeps it monotone, and the
+    ends stay at 0 and 1, so the result is again a curve of the family; between the knots
+    both curves are linear, so it is within `radius` of `centre`'s curve everywhere."""
+    values = tf.clip_by_value(knots(theta), centre - radius, centre + radius)
+    values = tf.clip_by_value(values, 0.0, 1.0)
+    return (values[:, 1:] - values[:, :-1]) * float(theta.shape[-1])
 
 
 def apply_curve(images, theta):
@@ -117,7 +131,13 @@ class ColorFilterConfig:
     steps: int = 150
     learning_rate: float = 0.1
     look: Look = "natural"
-    look_weight: float = 50.0  # on the mean squared distance from the look's curve (0-1 scale)
+    look_weight: float = 50.0  # on the mean squared distance from the look (0-1 scale)
+    # where that distance is measured: between the curves over the 256 levels, or between
+    # the filtered photo and the photo through the look's curve, pixel by pixel
+    look_distance: Literal["curve", "photo"] = "photo"
+    # the most any 8-bit value may move from the look's curve, 0-255 scale (0: no bound):
+    # the curve is projected into that band after every step
+    max_change: float = 0.0
     objective: pgd.Objective = "ce"
     confidence: float = 12.0  # the cap of the fooling loss (`pgd.member_losses`)
     appeal_weight: float = 0.0  # on the NIMA mean score, when an appeal function is given
@@ -130,8 +150,12 @@ class ColorFilterConfig:
             raise ValueError(f"need pieces >= 2, steps >= 1, learning_rate > 0: {self}")
         if self.look not in LOOKS:
             raise ValueError(f"look must be one of {LOOKS}, got {self.look!r}")
-        if self.look_weight < 0 or self.appeal_weight < 0 or self.eot_samples < 0:
-            raise ValueError(f"weights and eot_samples must be >= 0: {self}")
+        if self.look_distance not in ("curve", "photo"):
+            raise ValueError(f"look_distance must be 'curve' or 'photo', got "
+                             f"{self.look_distance!r}")
+        if self.look_weight < 0 or self.appeal_weight < 0 or self.eot_samples < 0 or (
+                self.max_change < 0):
+            raise ValueError(f"weights, eot_samples and max_change must be >= 0: {self}")
         if not 0 <= self.diversity <= 1:
             raise ValueError(f"diversity is a probability, got {self.diversity}")
 
@@ -152,9 +176,11 @@ class ColorFilter:
         self.config = config
         self.appeal = appeal
         self.target = tf.constant(look_curve(config.look, np.linspace(0, 1, 256)))  # [256, 3]
+        self.target_theta = tf.constant(look_theta(config.look, config.pieces))
+        self.target_knots = knots(self.target_theta)
         photos = tf.TensorSpec([None, None, None, 3], tf.float32)
         theta = tf.TensorSpec([3, config.pieces], tf.float32)
-        labels = tuple(tf.TensorSpec([None], tf.int32) for _ in self.attackers)
+        labels = tuple(pgd.label_spec(config.objective) for _ in self.attackers)
         self.step = tf.function(self._step, input_signature=[
             photos, theta, theta, theta, labels, tf.TensorSpec([2], tf.int32),
             tf.TensorSpec([], tf.float32)])
@@ -171,9 +197,13 @@ class ColorFilter:
         losses = pgd.member_losses(self.attackers, filtered, labels, seed,
                                    eot_samples=config.eot_samples, diversity=config.diversity,
                                    objective=config.objective, confidence=config.confidence)
-        grid = tf.linspace(0.0, 1.0, 256)
-        shape = apply_curve(tf.tile(grid[:, None], [1, 3]), theta)
-        distance = tf.reduce_mean(tf.square(shape - self.target))
+        if config.look_distance == "photo":
+            looked = apply_curve(photos / 255.0, self.target_theta)
+            distance = tf.reduce_mean(tf.square(filtered / 255.0 - looked))
+        else:
+            grid = tf.linspace(0.0, 1.0, 256)
+            shape = apply_curve(tf.tile(grid[:, None], [1, 3]), theta)
+            distance = tf.reduce_mean(tf.square(shape - self.target))
         appeal = (tf.reduce_mean(self.appeal(filtered)) if self.appeal is not None
                   else tf.constant(0.0))
         fooling = tf.reduce_mean(tf.add_n(list(losses)))
@@ -194,16 +224,19 @@ class ColorFilter:
         theta = tf.maximum(theta - self.config.learning_rate * corrected, 0.0)
         # All-zero theta in a channel would make the curve undefined: keep a floor on the sum.
         theta = tf.where(tf.reduce_sum(theta, -1, keepdims=True) > 1e-3, theta, tf.ones_like(theta))
+        if self.config.max_change > 0:
+            theta = project_to_band(theta, self.target_knots, self.config.max_change / 255.0)
         return theta, first, second, total
 
     def __call__(self, photos, labels: Sequence | None = None, seed=None) -> np.ndarray:
         photos = tf.cast(tf.convert_to_tensor(photos), tf.float32)
         if labels is None:
-            labels = pgd.clean_labels(self.attackers, photos)
+            labels = pgd.clean_labels(self.attackers, photos,
+                                      pgd.labels_per_photo(self.config.objective))
         labels = tuple(tf.convert_to_tensor(label, tf.int32) for label in labels)
         seed = np.asarray(seed if seed is not None else (self.config.seed, 0), np.int64)
         base = tf.constant((seed % (2 ** 31)).astype(np.int32))
-        theta = tf.constant(look_theta(self.config.look, self.config.pieces))
+        theta = self.target_theta
         first = second = tf.zeros_like(theta)
         for step in range(self.config.steps):
             theta, first, second, _ = self.step(

@@ -40,6 +40,7 @@ output within `xi` of the original at every pixel.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from typing import Literal, Sequence
 
 import numpy as np
@@ -48,7 +49,7 @@ import tensorflow as tf
 from pp_tf.attacker import Attacker
 from pp_tf.attacks import transforms
 
-Objective = Literal["ce", "top5"]
+Objective = Literal["ce", "top5", "top5_set"]
 StepNorm = Literal["sign", "rms"]
 
 
@@ -64,6 +65,22 @@ def top5_margin(logits, labels, k: int = 5):
     return label_logit - kth
 
 
+def labels_per_photo(objective: Objective) -> int:
+    """How many clean classes of each attacker an objective needs per photo: its top-1
+    (`ce`, `top5`; labels `[b]`) or its top 5 (`top5_set`; labels `[b, 5]`, see
+    `clean_labels`)."""
+    return 5 if objective == "top5_set" else 1
+
+
+def set_cross_entropy(logits, label_sets):
+    """-log of the probability of any class of `label_sets` `[b, k]`, `[b]`: the
+    cross-entropy of the set (for k = 1, of the label)."""
+    classes = tf.shape(logits)[-1]
+    in_set = tf.reduce_max(tf.one_hot(label_sets, classes, on_value=1, off_value=0), 1) > 0
+    log_probabilities = tf.nn.log_softmax(logits)
+    return -tf.reduce_logsumexp(tf.where(in_set, log_probabilities, -1e9), -1)
+
+
 def member_losses(attackers: Sequence[Attacker], photos, labels: Sequence, seed, *,
                   eot_samples: int = 1, diversity: float = 0.0,
                   objective: Objective = "ce", confidence: float = 0.0) -> tuple[tf.Tensor, ...]:
@@ -72,14 +89,18 @@ def member_losses(attackers: Sequence[Attacker], photos, labels: Sequence, seed,
     Args:
         attackers: the ensemble; each member sees `photos` through its own view.
         photos: float `[b, h, w, 3]`, 0-255, differentiable.
-        labels: one int `[b]` per attacker, its clean top-1.
+        labels: one int `[b]` per attacker, its clean top-1; `[b, 5]`, its clean top 5,
+            for `top5_set` (`labels_per_photo`).
         seed: int32 `[2]` for the stateless random transforms.
         eot_samples: random rescale + crop + JPEG draws averaged (0: none, the
             plain view).
         diversity: probability of a random resize-and-pad of each input.
         objective: `ce`, the cross-entropy of the label, capped at `confidence`
             when that is > 0; or `top5`, `-max(top5_margin, -confidence)`, which stops
-            rising once the label is `confidence` logits below the fifth other class.
+            rising once the label is `confidence` logits below the fifth other class; or
+            `top5_set`, the cross-entropy of the clean top-5 classes together
+            (`set_cross_entropy`), capped like `ce`: it pushes the photo away from all
+            of them, not only to the nearest of them.
     Returns:
         One `[b]` tensor per attacker, averaged over the EOT draws; ascending it fools.
     """
@@ -97,9 +118,11 @@ def member_losses(attackers: Sequence[Attacker], photos, labels: Sequence, seed,
                 x = transforms.input_diversity(x, draw_seed, probability=diversity)
             inputs.append(tf.ensure_shape(x, [None, crop, crop, 3]))
         logits = attacker.logits(tf.concat(inputs, 0))
-        tiled = tf.tile(tf.cast(label, tf.int32), [draws])
-        if objective == "ce":
-            loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tiled, logits=logits)
+        label = tf.cast(label, tf.int32)
+        tiled = tf.tile(label, [draws] + [1] * (label.shape.rank - 1))
+        if objective in ("ce", "top5_set"):
+            loss = (tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tiled, logits=logits)
+                    if objective == "ce" else set_cross_entropy(logits, tiled))
             if confidence > 0:
                 loss = tf.minimum(loss, confidence)
         else:
@@ -108,10 +131,24 @@ def member_losses(attackers: Sequence[Attacker], photos, labels: Sequence, seed,
     return tuple(losses)
 
 
-def clean_labels(attackers: Sequence[Attacker], photos) -> tuple[tf.Tensor, ...]:
-    """Each attacker's top-1 `[b]` (int32) on its view of `photos`."""
+def label_spec(objective: Objective) -> tf.TensorSpec:
+    """The `tf.function` signature of one attacker's labels for `objective`."""
+    return tf.TensorSpec([None] if labels_per_photo(objective) == 1 else [None, None], tf.int32)
+
+
+def clean_labels(attackers: Sequence[Attacker], photos, top: int = 1) -> tuple[tf.Tensor, ...]:
+    """Each attacker's top-1 `[b]` (int32) on its view of `photos`; with `top` > 1, its
+    `top` classes `[b, top]`, best first (all classes but one for a classifier of no more
+    than `top`, so that the set can be left)."""
     photos = tf.convert_to_tensor(photos, tf.float32)
-    return tuple(tf.argmax(a.logits(a.view(photos)), -1, output_type=tf.int32) for a in attackers)
+    labels = []
+    for attacker in attackers:
+        logits = attacker.logits(attacker.view(photos))
+        if top == 1:
+            labels.append(tf.argmax(logits, -1, output_type=tf.int32))
+        else:
+            labels.append(tf.math.top_k(logits, min(top, logits.shape[-1] - 1)).indices)
+    return tuple(labels)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,8 +180,9 @@ class PGDConfig:
             raise ValueError(f"diversity is a probability, got {self.diversity}")
         if not 0 < self.delta_scale <= 1:
             raise ValueError(f"delta_scale must be in (0, 1], got {self.delta_scale}")
-        if self.objective not in ("ce", "top5"):
-            raise ValueError(f"objective must be 'ce' or 'top5', got {self.objective!r}")
+        if self.objective not in typing.get_args(Objective):
+            raise ValueError(f"objective must be one of {typing.get_args(Objective)}, "
+                             f"got {self.objective!r}")
         if self.step_norm not in ("sign", "rms"):
             raise ValueError(f"step_norm must be 'sign' or 'rms', got {self.step_norm!r}")
 
@@ -168,7 +206,7 @@ class PGD:
         self.attackers = tuple(attackers)
         self.config = config
         photos = tf.TensorSpec([None, None, None, 3], tf.float32)
-        labels = tuple(tf.TensorSpec([None], tf.int32) for _ in self.attackers)
+        labels = tuple(label_spec(config.objective) for _ in self.attackers)
         seed = tf.TensorSpec([2], tf.int32)
         self.step = tf.function(self._step, input_signature=[photos, photos, photos, labels, seed])
         self.start = tf.function(self._start, input_signature=[photos, seed])
@@ -220,10 +258,11 @@ class PGD:
 
     def __call__(self, photos, labels: Sequence | None = None, seed=None) -> tf.Tensor:
         """`photos` float or uint8 `[b, h, w, 3]`; `labels` per attacker (default: each
-        attacker's clean top-1); `seed` an int pair (default `(config.seed, 0)`)."""
+        attacker's clean top-1, or top 5 for `top5_set`); `seed` an int pair (default
+        `(config.seed, 0)`)."""
         photos = tf.cast(tf.convert_to_tensor(photos), tf.float32)
         if labels is None:
-            labels = clean_labels(self.attackers, photos)
+            labels = clean_labels(self.attackers, photos, labels_per_photo(self.config.objective))
         labels = tuple(tf.convert_to_tensor(label, tf.int32) for label in labels)
         seed = np.asarray(seed if seed is not None else (self.config.seed, 0), np.int64)
         base = tf.constant((seed % (2 ** 31)).astype(np.int32))

@@ -21,8 +21,8 @@ from pp_tf import attacker as attacker_lib
 from pp_tf.attacks import color_filter, pgd
 from pp_tf.protections.base import PhotoContext, Prepared, Protection, register
 from pp_tf.protections.pgd import (ATTACKER_HELP, DEFAULT_ATTACKERS, DIVERSITY_HELP, EOT_HELP,
-                                   STEPS_HELP, WORKING_SIZE_HELP, attack_working_photo,
-                                   setting)
+                                   OBJECTIVE_HELP, STEPS_HELP, WORKING_SIZE_HELP,
+                                   attack_working_photo, setting)
 
 _DEFAULTS = color_filter.ColorFilterConfig()
 
@@ -39,7 +39,15 @@ class ColorFilterSettings:
         _DEFAULTS.look, "Curve the filter stays near: natural (the identity), vivid (a "
                         "contrast S-curve), warm (red up, blue down).")
     look_weight: float = setting(_DEFAULTS.look_weight, "Weight of the mean squared distance "
-                                                        "from the look's curve (color_filter).")
+                                                        "from the look (color_filter).")
+    look_distance: Literal["curve", "photo"] = setting(
+        _DEFAULTS.look_distance, "Where --look_weight's distance is measured: between the "
+                                 "curves over all 256 levels, or on the photo's pixels "
+                                 "(color_filter).")
+    max_change: float = setting(_DEFAULTS.max_change, "Most an 8-bit value may move from the "
+                                                      "look's curve, 0-255 scale (0: no bound; "
+                                                      "color_filter).")
+    objective: Literal["ce", "top5", "top5_set"] = setting(_DEFAULTS.objective, OBJECTIVE_HELP)
     confidence: float = setting(_DEFAULTS.confidence, "Cap of the fooling loss (cross-entropy "
                                                       "of the clean label; color_filter).")
     nima: str | None = setting(None, "NIMA SavedModel (port_weights) or .keras scorer: adds "
@@ -61,7 +69,10 @@ class ColorFilterSettings:
     def config(self) -> color_filter.ColorFilterConfig:
         return color_filter.ColorFilterConfig(
             pieces=self.pieces, steps=self.steps, learning_rate=self.learning_rate,
-            look=self.look, look_weight=self.look_weight, confidence=self.confidence,
+            look=self.look, look_weight=self.look_weight, look_distance=self.look_distance,
+            max_change=self.max_change,
+            objective=self.objective,
+            confidence=self.confidence,
             appeal_weight=self.appeal_weight if self.nima else 0.0,
             eot_samples=self.eot_samples, diversity=self.diversity, seed=self.seed)
 

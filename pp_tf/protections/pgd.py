@@ -33,6 +33,9 @@ STEPS_HELP = "Optimisation steps per photo (pgd, color_filter)."
 EOT_HELP = "Random rescale+crop+JPEG draws averaged per step (EOT; 0: off)."
 DIVERSITY_HELP = ("Probability of a random resize-and-pad of each attacker input per step "
                   "(input diversity; 0: off).")
+OBJECTIVE_HELP = ("What the attack raises per attacker: ce (cross-entropy of its clean top-1, "
+                  "capped), top5 (that label's margin below the fifth other class), top5_set "
+                  "(cross-entropy of its clean top 5 together, capped).")
 WORKING_SIZE_HELP = ("Shorter side at which a per-photo attack is optimised (0: the largest "
                      "attacker view's resize size).")
 
@@ -55,6 +58,7 @@ class PGDSettings:
     step_norm: Literal["sign", "rms"] = setting(
         _DEFAULTS.step_norm, "PGD step: sign (every pixel moves by the step) or rms (pixels "
                              "move with their gradient; less change at the same xi).")
+    objective: Literal["ce", "top5", "top5_set"] = setting(_DEFAULTS.objective, OBJECTIVE_HELP)
     working_size: int = setting(0, WORKING_SIZE_HELP)
     seed: int = 0
 
@@ -69,7 +73,7 @@ class PGDSettings:
                              momentum=self.momentum, eot_samples=self.eot_samples,
                              diversity=self.diversity, random_start=self.random_start,
                              delta_scale=self.delta_scale, step_norm=self.step_norm,
-                             seed=self.seed)
+                             objective=self.objective, seed=self.seed)
 
 
 def photo_seed(seed: int, name: str) -> np.ndarray:
@@ -80,17 +84,18 @@ def photo_seed(seed: int, name: str) -> np.ndarray:
 def attack_working_photo(attack, attackers, photo: np.ndarray, working_side: int, seed: int,
                          name: str):
     """Runs a per-photo attack (`attack(work, labels, seed)`, PGD or the colour filter) on
-    the working-size copy of `photo` against each attacker's clean top-1 there.
+    the working-size copy of `photo` against each attacker's clean top-1 there (its top 5
+    for the `top5_set` objective).
 
     Returns:
         (what the attack returns, the manifest's record of the working shape and the
         clean top-1 of every attacker).
     """
     work = pgd.working_photo(photo, working_side)
-    labels = pgd.clean_labels(attackers, work)
+    labels = pgd.clean_labels(attackers, work, pgd.labels_per_photo(attack.config.objective))
     result = attack(work, labels, photo_seed(seed, name))
     record = {"working_shape": [int(n) for n in work.shape[1:3]],
-              "clean_top1": {a.name: a.class_names[int(label[0])]
+              "clean_top1": {a.name: a.class_names[int(np.ravel(label[0])[0])]
                              for a, label in zip(attackers, labels)}}
     return result, record
 
