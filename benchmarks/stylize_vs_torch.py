@@ -10,7 +10,7 @@ machine), the ratios, and the largest output difference in grey levels
 (outputs mapped to 0-255 as `stylize` does).
 
   python benchmarks/stylize_vs_torch.py [--sizes=256,512] [--batch_size=1] [--repeats=3]
-      [--precision=float32|bfloat16] [--jit_compile]
+      [--precision=float32|bfloat16] [--convolutions=auto|winograd|direct] [--jit_compile]
 """
 
 import os
@@ -29,13 +29,16 @@ import timing  # noqa: E402  (benchmarks/timing.py)
 
 import torch_reference_gan  # noqa: E402
 from pp_tf.models import cyclegan  # noqa: E402
-from pp_tf.stylize import build_generator_model  # noqa: E402
+from pp_tf.stylize import CONVOLUTIONS, build_generator_model  # noqa: E402
+from pp_tf.winograd import WinogradConv2D  # noqa: E402
 
 _SIZES = flags.DEFINE_list("sizes", ["256", "512"], "Square image sides.")
 _BATCH = flags.DEFINE_integer("batch_size", 1, "Images per call.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed rounds after one warm-up call.")
 _PRECISION = flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16"],
                                "Keras compute precision (variables stay float32).")
+_CONVOLUTIONS = flags.DEFINE_enum("convolutions", "auto", list(CONVOLUTIONS),
+                                  "As `stylize --convolutions` (auto: winograd on a CPU).")
 _JIT = flags.DEFINE_boolean("jit_compile", False, "Compile the Keras generator with XLA.")
 
 
@@ -46,7 +49,8 @@ def main(argv):
     state = {k: v.numpy() for k, v in reference.state_dict().items()}
     model = build_generator_model(
         lambda: cyclegan.port(cyclegan.ResnetGenerator(n_blocks=9, ngf=64), state),
-        _PRECISION.value)
+        _PRECISION.value, _CONVOLUTIONS.value)
+    winograd_layers = sum(isinstance(layer, WinogradConv2D) for layer in model.layers)
     keras_forward = tf.function(lambda x: tf.cast(model(x, training=False), tf.float32),
                                 jit_compile=_JIT.value)
 
@@ -59,7 +63,8 @@ def main(argv):
 
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
     print(f"TensorFlow {tf.__version__} ({device}, {_PRECISION.value}"
-          f"{', XLA' if _JIT.value else ''}), PyTorch {torch.__version__} "
+          f"{', XLA' if _JIT.value else ''}, {winograd_layers} Winograd convolutions), "
+          f"PyTorch {torch.__version__} "
           f"({torch.get_num_threads()} threads, float32), {os.cpu_count()} CPUs; "
           f"CycleGAN resnet_9blocks ngf 64, batch {_BATCH.value}, {_REPEATS.value} rounds")
     print(f"load average before: {os.getloadavg()[0]:.2f}")
