@@ -88,7 +88,7 @@ class StylizeConfig:
     batch_size: int = dataclasses.field(
         default=2, metadata={"help": "Photos of one size (or tiles) per generator call. 2 keeps "
                                      "a 12 MP photo under 4 GiB with the Winograd "
-                                     "convolutions; 4 is about 6% faster and needs 4.7 GiB."})
+                                     "convolutions (3.7 GiB; 4 tiles: 4.4 GiB)."})
 
     def __post_init__(self):
         if self.tile_size < 2 * MIN_SIDE or self.tile_size % GRID:
@@ -165,6 +165,48 @@ PRECISIONS = ("float32", "bfloat16")
 CONVOLUTIONS = ("auto", "winograd", "direct")
 
 
+def _resolve(convolutions: str) -> str:
+    """`winograd` or `direct` for a `convolutions` setting (`auto`: Winograd without a GPU)."""
+    if convolutions not in CONVOLUTIONS:
+        raise ValueError(f"convolutions must be one of {CONVOLUTIONS}, got {convolutions!r}")
+    if convolutions == "auto":
+        return "direct" if tf.config.list_physical_devices("GPU") else "winograd"
+    return convolutions
+
+
+def rebuild_saved_generator(folder: str) -> tuple[keras.Model, str] | None:
+    """(the Keras generator, its channel order) inside a stylizer SavedModel, or None.
+
+    A `port_weights` export holds its generator's variables under `model/`,
+    in the layout of the architecture's builder: the generator is rebuilt by
+    the stylizer architecture whose variables are the same in number and
+    shape, and restored from the folder. None when no architecture fits (a
+    generator trained with other widths, or an older layout).
+    """
+    from pp_tf import models
+
+    checkpoint = os.path.join(folder, "variables", "variables")
+    try:
+        saved = [name for name, _ in tf.train.list_variables(checkpoint)
+                 if name.startswith("model/")]
+        channel_order = tf.train.load_variable(
+            checkpoint, "channel_order/.ATTRIBUTES/VARIABLE_VALUE").decode()
+    except (tf.errors.OpError, ValueError):
+        return None
+    for arch in models.ARCHITECTURES.values():
+        if arch.kind != "stylizer" or arch.channel_order != channel_order:
+            continue
+        model = arch.build()
+        if len(model.weights) != len(saved):
+            continue
+        try:
+            tf.train.Checkpoint(model=model).read(checkpoint).assert_existing_objects_matched()
+        except (AssertionError, ValueError):
+            continue
+        return model, channel_order
+    return None
+
+
 def build_generator_model(build: Callable[[], keras.Model], precision: str = "float32",
                           convolutions: str = "auto"):
     """`build()` under a compute precision, with its 3x3 convolutions for inference.
@@ -181,10 +223,7 @@ def build_generator_model(build: Callable[[], keras.Model], precision: str = "fl
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if convolutions not in CONVOLUTIONS:
-        raise ValueError(f"convolutions must be one of {CONVOLUTIONS}, got {convolutions!r}")
-    if convolutions == "auto":
-        convolutions = "direct" if tf.config.list_physical_devices("GPU") else "winograd"
+    convolutions = _resolve(convolutions)
     if precision == "float32":
         model = build()
     else:
@@ -205,9 +244,11 @@ def load_generator(generator: str, weights: str | None = None,
             (convolutions in bfloat16, norms and outputs in float32: about
             1.6x faster on a CPU with AVX512-BF16, within a few grey levels;
             NOTES_perf.md). A SavedModel runs in the precision it was saved in.
-        convolutions: with an architecture name, `auto`, `winograd` or
-            `direct` (`build_generator_model`). A SavedModel keeps the direct
-            convolutions it was saved with (portable to TF Serving and GPUs).
+        convolutions: `auto`, `winograd` or `direct` (`build_generator_model`).
+            With Winograd, a SavedModel folder written by `port_weights` is
+            rebuilt by its architecture and restored from the folder
+            (`rebuild_saved_generator`); other SavedModels run as saved
+            (`auto`) or are refused (`winograd`).
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
@@ -217,9 +258,20 @@ def load_generator(generator: str, weights: str | None = None,
         if precision != "float32":
             raise ValueError("--precision goes with an architecture name; a SavedModel runs "
                              "in the precision it was saved in")
-        if convolutions == "winograd":
-            raise ValueError("--convolutions=winograd goes with an architecture name; a "
-                             "SavedModel runs the convolutions it was saved with")
+        if _resolve(convolutions) == "winograd":
+            rebuilt = rebuild_saved_generator(generator)
+            if rebuilt:
+                from pp_tf.export import StylizerModule
+
+                model, channel_order = rebuilt
+                return Generator.from_module(
+                    StylizerModule(winograd.for_inference(model), channel_order))
+            if convolutions == "winograd":
+                raise ValueError(f"{generator}: not the export of a stylizer architecture, so "
+                                 "its convolutions cannot be swapped; use --convolutions=auto "
+                                 "or direct")
+            logging.info("%s: not a stylizer architecture's export; direct convolutions",
+                         generator)
         loaded = tf.saved_model.load(generator)
         try:
             return Generator.from_module(loaded)

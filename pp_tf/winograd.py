@@ -18,13 +18,17 @@ that is the only way to be much faster at float32: the 3x3 convolutions of
 CycleGAN's residual trunk run about 2x faster (BUILD_NOTES, "Stylisation
 speed against PyTorch"). The price is rounding: the transforms' coefficients
 (up to 8 and 1/24) make float32 results differ from the direct convolution
-by about 1e-5 of their scale, which is far below a grey level after the
-generators (`tests/test_winograd.py` bounds both).
+by up to 2e-5 of their scale (the direct convolution: 2e-6), which is far
+below a grey level after the generators (`tests/test_winograd.py` bounds both).
 
 `for_inference(model)` is the entry point: a copy of a Keras model in which
-every plain 3x3, stride-1, 'valid' float32 `Conv2D` is a `WinogradConv2D`
-holding the same weights and their transform. It is for inference only
-(stylisation); training keeps the direct convolutions.
+every plain float32 3x3, stride-1, 'valid' `Conv2D` with at least
+`MIN_CHANNELS` (128) input channels (`eligible`: the generators' residual blocks) is
+a `WinogradConv2D` holding the same weights and their transform; the 7x7,
+stride-2 and transposed convolutions stay as they are. It is for inference
+only (stylisation); training keeps the direct convolutions. The two
+transforms are compiled by XLA once per input shape (a fraction of a second
+each); a run over photos of many sizes pays that once per size.
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ import tensorflow as tf
 
 TILE = 4  # output pixels per tile side: F(4x4, 3x3)
 WINDOW = TILE + 2  # input pixels per tile side
-MIN_CHANNELS = 16  # below this the direct convolution is as fast (few products to save)
+# Measured crossover (BUILD_NOTES): at 64 input channels the direct convolution is
+# still as fast (the transforms dominate small products); from 128 Winograd is faster.
+MIN_CHANNELS = 128
 
 # Lavin & Gray's F(4, 3) matrices (their correlation form, as a CNN uses).
 B_T = np.array([[4, 0, -5, 0, 1, 0],
@@ -56,14 +62,14 @@ A_T = np.array([[1, 1, 1, 1, 1, 0],
                 [0, 1, -1, 8, -8, 1]], np.float64)
 
 
-def transform_kernel(kernel):
+def transform_kernel(kernel: tf.Tensor) -> tf.Tensor:
     """`[3, 3, C, O]` kernel -> `[36, C, O]`, G g G^T for every channel pair (row-major 6x6)."""
     g = tf.constant(G, kernel.dtype)
     u = tf.einsum("xi,ijco,yj->xyco", g, kernel, g)
     return tf.reshape(u, [WINDOW * WINDOW, kernel.shape[2], kernel.shape[3]])
 
 
-def _weighted_sum(weights, terms):
+def _weighted_sum(weights: np.ndarray, terms: list[tf.Tensor]) -> tf.Tensor:
     """sum(w * t) with the 0 and +-1 weights of the F(4, 3) matrices skipped."""
     total = None
     for weight, term in zip(weights, terms):
@@ -74,14 +80,14 @@ def _weighted_sum(weights, terms):
     return total
 
 
-def _tiles(x):
+def _tile_counts(x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """Tiles down and across for the 'valid' 3x3 output of `x` `[N, H + 2, W + 2, C]`."""
     shape = tf.shape(x)
     return -(-(shape[1] - 2) // TILE), -(-(shape[2] - 2) // TILE)
 
 
 @tf.function(jit_compile=True)
-def transform_input(x):
+def transform_input(x: tf.Tensor) -> tf.Tensor:
     """`[N, H + 2, W + 2, C]` -> `[36, N th tw, C]`: B^T d B of every 6x6 tile.
 
     Tiles start every 4 pixels (`th`, `tw` = H / 4, W / 4 rounded up; the
@@ -90,7 +96,7 @@ def transform_input(x):
     layout of the batched product.
     """
     shape = tf.shape(x)
-    tiles_down, tiles_across = _tiles(x)
+    tiles_down, tiles_across = _tile_counts(x)
     x = tf.pad(x, [[0, 0], [0, TILE * tiles_down + 2 - shape[1]],
                    [0, TILE * tiles_across + 2 - shape[2]], [0, 0]])
     rows = [x[:, dy:dy + TILE * tiles_down:TILE] for dy in range(WINDOW)]
@@ -102,13 +108,13 @@ def transform_input(x):
 
 
 @tf.function(jit_compile=True)
-def transform_output(products, bias, x):
+def transform_output(products: tf.Tensor, bias: tf.Tensor, x: tf.Tensor) -> tf.Tensor:
     """`[36, N th tw, O]` -> `[N, H, W, O]`: A^T m A of every tile, plus `bias`.
 
     `x` is the convolution's input (only its shape is read: H, W and the tiles).
     """
     shape = tf.shape(x)
-    tiles_down, tiles_across = _tiles(x)
+    tiles_down, tiles_across = _tile_counts(x)
     m = tf.reshape(products, [WINDOW, WINDOW, shape[0], tiles_down, tiles_across, -1])
     across = [_weighted_sum(A_T[j], [m[:, v] for v in range(WINDOW)]) for j in range(TILE)]
     blocks = tf.stack([tf.stack([_weighted_sum(A_T[i], [column[u] for u in range(WINDOW)])
@@ -118,7 +124,7 @@ def transform_output(products, bias, x):
     return y[:, :shape[1] - 2, :shape[2] - 2] + bias
 
 
-def conv3x3_valid(x, transformed_kernel, bias):
+def conv3x3_valid(x: tf.Tensor, transformed_kernel: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
     """The 'valid' 3x3 stride-1 convolution of NHWC `x`, by F(4, 3).
 
     Args:
@@ -146,9 +152,10 @@ class WinogradConv2D(keras.layers.Conv2D):
     the kernel is set. It does not train: build with `for_inference`.
     """
 
-    def __init__(self, filters, **kwargs):
+    def __init__(self, filters: int, **kwargs):
         for key, value in (("kernel_size", (3, 3)), ("strides", (1, 1)), ("padding", "valid"),
-                           ("dilation_rate", (1, 1)), ("groups", 1), ("activation", None)):
+                           ("dilation_rate", (1, 1)), ("groups", 1), ("activation", None),
+                           ("data_format", "channels_last")):
             given = kwargs.pop(key, value)
             if key == "activation":
                 normal, value = keras.activations.get(given), keras.activations.get(value)
@@ -157,68 +164,76 @@ class WinogradConv2D(keras.layers.Conv2D):
             else:
                 normal = given
             if normal != value:
-                raise ValueError(f"WinogradConv2D is a 3x3, stride-1, 'valid', linear "
-                                 f"convolution; got {key}={given!r}")
+                raise ValueError(f"WinogradConv2D is a 3x3, stride-1, 'valid', linear, "
+                                 f"channels-last convolution; got {key}={given!r}")
         kwargs.setdefault("trainable", False)
-        super().__init__(filters, 3, **kwargs)
+        super().__init__(filters, 3, data_format="channels_last", **kwargs)
+        if self.compute_dtype != "float32":
+            raise ValueError(f"WinogradConv2D computes in float32, not {self.compute_dtype} "
+                             "(its rounding needs float32's digits)")
 
-    def build(self, input_shape):
+    def build(self, input_shape) -> None:
         super().build(input_shape)
         self.transformed_kernel = self.add_weight(
             name="transformed_kernel", shape=(WINDOW * WINDOW, input_shape[-1], self.filters),
             initializer="zeros", trainable=False)
         self.refresh()
 
-    def refresh(self):
+    def refresh(self) -> None:
         """Recomputes `transformed_kernel` from `kernel` (call it after setting the kernel)."""
         self.transformed_kernel.assign(transform_kernel(tf.cast(self.kernel, tf.float32)))
 
-    def call(self, inputs):
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
         bias = (tf.convert_to_tensor(self.bias) if self.use_bias
                 else tf.zeros([self.filters], inputs.dtype))
         kernel = tf.convert_to_tensor(self.transformed_kernel)
-        # One image at a time: the transformed input and the products are 2.25x
-        # the input each, so a batch at once would hold several times its size.
+        # One image at a time (parallel_iterations=1): the transformed input and
+        # the products are 2.25x the input each, so a batch at once would hold
+        # several times its size.
         return tf.map_fn(lambda image: conv3x3_valid(image[None], kernel, bias)[0], inputs,
                          fn_output_signature=tf.TensorSpec([None, None, self.filters],
-                                                           inputs.dtype))
+                                                           inputs.dtype),
+                         parallel_iterations=1)
 
 
-def eligible(layer) -> bool:
-    """Whether `for_inference` swaps `layer`: a plain float32 3x3/1 'valid' Conv2D."""
+def eligible(layer: keras.layers.Layer, min_channels: int = MIN_CHANNELS) -> bool:
+    """Whether `for_inference` swaps `layer`: a plain float32 3x3/1 'valid' Conv2D with at
+    least `min_channels` input channels."""
     return (type(layer) is keras.layers.Conv2D
             and tuple(layer.kernel_size) == (3, 3) and tuple(layer.strides) == (1, 1)
             and tuple(layer.dilation_rate) == (1, 1) and layer.padding == "valid"
             and layer.groups == 1 and layer.activation is keras.activations.linear
             and layer.compute_dtype == "float32" and layer.data_format == "channels_last"
-            and layer.kernel.shape[2] >= MIN_CHANNELS)
+            and layer.kernel.shape[2] >= min_channels)
 
 
-def for_inference(model: keras.Model) -> keras.Model:
+def for_inference(model: keras.Model, min_channels: int = MIN_CHANNELS) -> keras.Model:
     """A copy of functional `model` whose eligible convolutions are `WinogradConv2D`s.
 
     Same layer names, same weights; the other layers are copied as they are.
-    Returns `model` itself when nothing is eligible.
+    Returns `model` itself when nothing is eligible. `min_channels` below the
+    default is for tests on narrow models (slower than direct there).
     """
-    swapped = [layer.name for layer in model.layers if eligible(layer)]
-    if not swapped:
+    swapped_names = {layer.name for layer in model.layers if eligible(layer, min_channels)}
+    if not swapped_names:
         return model
 
     def clone(layer):
-        if layer.name not in swapped:
+        if layer.name not in swapped_names:
             return layer.__class__.from_config(layer.get_config())
-        return WinogradConv2D(layer.filters, use_bias=layer.use_bias, name=layer.name)
+        return WinogradConv2D(layer.filters, use_bias=layer.use_bias, name=layer.name,
+                              dtype=layer.dtype_policy)
 
-    copy = keras.models.clone_model(model, clone_function=clone)
+    clone_model = keras.models.clone_model(model, clone_function=clone)
     for source in model.layers:
-        if isinstance(source, keras.layers.InputLayer):  # renamed by the copy; no weights
-            continue
-        target = copy.get_layer(source.name)
-        if source.name in swapped:
+        if isinstance(source, keras.layers.InputLayer):  # no weights (and a default-named
+            continue                                     # input is renamed by the copy)
+        target = clone_model.get_layer(source.name)
+        if source.name in swapped_names:
             target.kernel.assign(source.kernel)
             if source.use_bias:
                 target.bias.assign(source.bias)
             target.refresh()
         else:
             target.set_weights(source.get_weights())
-    return copy
+    return clone_model

@@ -29,9 +29,10 @@ _PRECISION = flags.DEFINE_enum(
     "levels off float32 (BUILD_NOTES).")
 _CONVOLUTIONS = flags.DEFINE_enum(
     "convolutions", "auto", list(CONVOLUTIONS),
-    "With an architecture name: winograd computes the float32 3x3 convolutions by Winograd "
-    "F(4,3), about 1.7x faster on a CPU, within a grey level; auto is winograd unless a GPU "
-    "is visible.")
+    "winograd computes the residual blocks' float32 3x3 convolutions (128 channels or more) "
+    "by Winograd F(4,3), about 1.6x faster generators on a CPU, within a grey level; a "
+    "port_weights folder is rebuilt by its architecture for it. auto: winograd unless a GPU "
+    "is visible; direct: TensorFlow's convolutions.")
 _INPUT_DIR = flags.DEFINE_string("input_dir", None, "Folder of photos.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where the stylised photos go (not inside "
                                   "--input_dir).")
