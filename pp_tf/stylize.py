@@ -216,8 +216,9 @@ def build_generator_model(build: Callable[[], keras.Model], precision: str = "fl
         precision: float32, or bfloat16 (variables and instance norms stay
             float32; the output is bfloat16, so cast it).
         convolutions: `winograd` computes the float32 3x3 stride-1 convolutions
-            by Winograd F(4, 3) (`pp_tf.winograd`: about 1.6-1.8x faster
-            generators on a CPU, within a grey level); `direct` keeps
+            of 128 channels or more (the residual blocks) by Winograd F(4, 3)
+            (`pp_tf.winograd`: about 1.6x faster generators on a CPU, within a
+            grey level); `direct` keeps
             TensorFlow's; `auto` is `winograd` unless a GPU is visible (cuDNN
             picks its own algorithms there). bfloat16 layers stay direct.
     """
