@@ -179,6 +179,18 @@ class WinogradConv2D(keras.layers.Conv2D):
             initializer="zeros", trainable=False)
         self.refresh()
 
+    def load_own_variables(self, store) -> None:
+        """From a `.keras` file: `Conv2D` saves the kernel and bias only; the transform
+        is recomputed from them."""
+        expected = 2 if self.use_bias else 1
+        if len(store.keys()) != expected:
+            raise ValueError(f"layer {self.name!r} expected {expected} saved variables (kernel"
+                             f"{', bias' if self.use_bias else ''}), got {len(store.keys())}")
+        self.kernel.assign(store["0"])
+        if self.use_bias:
+            self.bias.assign(store["1"])
+        self.refresh()
+
     def refresh(self) -> None:
         """Recomputes `transformed_kernel` from `kernel` (call it after setting the kernel)."""
         self.transformed_kernel.assign(transform_kernel(tf.cast(self.kernel, tf.float32)))

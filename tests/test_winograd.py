@@ -173,3 +173,16 @@ def test_a_port_weights_export_runs_with_winograd(tmp_path):
     assert stylize.load_generator(other).seamless
     with pytest.raises(ValueError, match="not the export of a stylizer architecture"):
         stylize.load_generator(other, convolutions="winograd")
+
+
+def test_a_winograd_model_saves_and_loads_as_keras(tmp_path):
+    """`WinogradConv2D` is a registered Keras layer: a `.keras` round trip keeps the
+    transformed kernels, and the outputs."""
+    keras.utils.set_random_seed(13)
+    model = winograd.for_inference(cyclegan.ResnetGenerator(n_blocks=1, ngf=8), min_channels=32)
+    model.save(tmp_path / "generator.keras")
+    loaded = keras.models.load_model(tmp_path / "generator.keras")
+    assert isinstance(loaded.get_layer("block1_conv1"), winograd.WinogradConv2D)
+    x = np.random.default_rng(13).uniform(-1, 1, (1, 20, 28, 3)).astype(np.float32)
+    np.testing.assert_array_equal(loaded(x, training=False).numpy(),
+                                  model(x, training=False).numpy())
