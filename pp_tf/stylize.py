@@ -251,6 +251,8 @@ def load_generator(generator: str, weights: str | None = None,
             (`rebuild_saved_generator`); other SavedModels run as saved
             (`auto`) or are refused (`winograd`).
     """
+    from pp_tf.export import StylizerModule
+
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if os.path.isdir(generator):
@@ -262,8 +264,6 @@ def load_generator(generator: str, weights: str | None = None,
         if _resolve(convolutions) == "winograd":
             rebuilt = rebuild_saved_generator(generator)
             if rebuilt:
-                from pp_tf.export import StylizerModule
-
                 model, channel_order = rebuilt
                 return Generator.from_module(
                     StylizerModule(winograd.for_inference(model), channel_order))
@@ -280,7 +280,6 @@ def load_generator(generator: str, weights: str | None = None,
             raise ValueError(f"{generator}: {error}") from None
 
     from pp_tf import models
-    from pp_tf.export import StylizerModule
 
     arch = models.get(generator)
     if arch.kind != "stylizer":
