@@ -79,6 +79,80 @@ def test_the_filter_fools_through_eot_and_keeps_the_curve_monotone():
     assert float(tf.add_n(list(after))[0]) > float(tf.add_n(list(before))[0])
 
 
+def _filtered_numpy(photos, theta):
+    """`photos` (0-255) through the curves of `theta`, by numpy interpolation between the
+    knots (cumulative theta), 0-255."""
+    pieces = theta.shape[1]
+    grid = np.linspace(0, 1, pieces + 1)
+    knots = np.concatenate([np.zeros((3, 1)), np.cumsum(theta, 1) / theta.sum(1, keepdims=True)], 1)
+    x = photos / 255.0
+    return np.stack([np.interp(x[..., c], grid, knots[c]) for c in range(3)], -1) * 255.0
+
+
+def test_plain_steps_raise_the_cross_entropy_of_the_untransformed_view(rng):
+    """`plain=True` (every other step with `plain_view`): the fooling losses are each
+    attacker's cross-entropy of its clean top-1 on its plain view of the filtered photo;
+    reference: numpy softmax of the logits of that view."""
+    attackers = (tiny_attacker(), other_attacker())
+    photos = rng.integers(0, 256, (2, 40, 50, 3)).astype(np.float32)
+    theta = rng.uniform(0.2, 2.0, (3, 8)).astype(np.float32)
+    attack = cf.ColorFilter(attackers, cf.ColorFilterConfig(pieces=8, eot_samples=2,
+                                                            diversity=1.0, confidence=0.0))
+    labels = pgd.clean_labels(attackers, photos)
+    losses = attack.objective(tf.constant(photos), tf.constant(theta), labels,
+                              tf.constant([3, 4]), plain=True)[1]
+    filtered = tf.constant(_filtered_numpy(photos, theta), tf.float32)
+    for attacker, label, loss in zip(attackers, labels, losses):
+        logits = attacker.logits(attacker.view(filtered)).numpy().astype(np.float64)
+        probabilities = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+        expected = -np.log(probabilities[np.arange(2), label.numpy()])
+        np.testing.assert_allclose(loss.numpy(), expected, rtol=1e-4, atol=1e-5)
+    # the EOT steps see other inputs
+    eot = attack.objective(tf.constant(photos), tf.constant(theta), labels, tf.constant([3, 4]))[1]
+    assert not np.allclose(eot[0].numpy(), losses[0].numpy())
+
+
+def test_the_worst_margin_is_the_largest_top5_margin_of_any_attacker_and_photo(rng):
+    attackers = (tiny_attacker(), other_attacker())  # 4 and 5 classes: 3rd and 4th other
+    photos = rng.integers(0, 256, (3, 40, 50, 3)).astype(np.float32)
+    theta = rng.uniform(0.2, 2.0, (3, 8)).astype(np.float32)
+    attack = cf.ColorFilter(attackers, cf.ColorFilterConfig(pieces=8))
+    labels = pgd.clean_labels(attackers, photos)
+    got = float(attack.worst_margin(tf.constant(photos), tf.constant(theta), labels))
+    filtered = tf.constant(_filtered_numpy(photos, theta), tf.float32)
+    expected = -np.inf
+    for attacker, label in zip(attackers, labels):
+        logits = attacker.logits(attacker.view(filtered)).numpy()
+        for row, top1 in zip(logits, label.numpy()):
+            others = np.sort(np.delete(row, top1))[::-1]
+            expected = max(expected, row[top1] - others[min(5, len(row) - 1) - 1])
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_keep_best_returns_the_checked_curve_with_the_lowest_worst_margin():
+    """Reference: runs that keep their last curve, stopped at each check (every
+    CHECK_EVERY steps and the last step; the steps are deterministic)."""
+    attackers = (tiny_attacker(), other_attacker())
+    images, _ = tiny_models.synthetic_images(1, seed=7)
+    photos = tf.constant(images)
+    labels = pgd.clean_labels(attackers, photos)
+
+    def run(steps, keep_best):
+        config = cf.ColorFilterConfig(steps=steps, learning_rate=0.2, look_weight=1.0,
+                                      eot_samples=1, confidence=5.0, keep_best=keep_best)
+        attack = cf.ColorFilter(attackers, config)
+        return attack, attack(photos, labels, seed=(1, 2))
+
+    attack, best = run(12, True)
+    margins = {}
+    for steps in (cf.CHECK_EVERY, 2 * cf.CHECK_EVERY, 12):
+        theta = run(steps, False)[1]
+        margins[steps] = float(attack.worst_margin(photos, tf.constant(theta), labels))
+    assert len(set(np.round(list(margins.values()), 5))) > 1  # the checks differ
+    got = float(attack.worst_margin(photos, tf.constant(best), labels))
+    np.testing.assert_allclose(got, min(margins.values()), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("look", ["natural", "warm"])
 def test_the_photo_look_distance_is_the_mean_squared_change_from_the_look_on_the_pixels(
         rng, look):
@@ -103,6 +177,8 @@ def test_the_photo_look_distance_is_the_mean_squared_change_from_the_look_on_the
     np.testing.assert_allclose(float(distance), np.mean((filtered - looked) ** 2), rtol=1e-4)
     with pytest.raises(ValueError, match="look_distance"):
         cf.ColorFilterConfig(look_distance="histogram")
+    with pytest.raises(ValueError, match="objective"):
+        cf.ColorFilterConfig(objective="margin")
 
 
 def test_the_band_projection_keeps_a_monotone_curve_within_max_change_of_the_look(rng):
