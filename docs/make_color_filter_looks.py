@@ -1,12 +1,12 @@
 """Regenerates docs/color_filter_looks.jpg: what `color_filter` does to a photo.
 
 One row per photo (six bundled photos), one column per setting: the original, then
-`color_filter` with each JSON settings override given (default: the code's defaults
-and `--max_change=40`), each photo's centre in a 225 x 168 cell. Prints each cell's
-PSNR and mean CIEDE2000 against the original.
+`color_filter` with each JSON settings override given (default: the third session's
+curve distance, the code's defaults, and `--max_change=40`), each photo's centre in a
+225 x 168 cell. Prints each cell's PSNR and mean CIEDE2000 against the original.
 
   python docs/make_color_filter_looks.py
-  python docs/make_color_filter_looks.py '{}' '{"confidence": 12, "look_weight": 50}'
+  python docs/make_color_filter_looks.py '{}' '{"look_weight": 20, "confidence": 8}'
 """
 
 import json
@@ -53,4 +53,4 @@ def main(columns: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["{}", '{"max_change": 40}'])
+    main(sys.argv[1:] or ['{"look_distance": "curve"}', "{}", '{"max_change": 40}'])

@@ -12,15 +12,12 @@ theta >= 0. theta is optimised with Adam (clamped at 0 after each step, as in
 the published code) to raise each attacker's cross-entropy of its clean top-1,
 capped at `confidence` (`pgd.member_losses`; the `top5` margin and `top5_set`
 objectives are the alternatives), through EOT (rescale, crop, JPEG) and input
-diversity, every other step on each attacker's plain view (`plain_view`), while
-a penalty keeps the result near a target curve (a "look": the identity for
-`natural`, a contrast S-curve for `vivid`, a warm white balance for `warm`),
-and an optional appeal term raises a NIMA score. The penalty is the mean
-squared distance from the look either between the two curves over the 256
-levels (`look_distance="curve"`) or on the photo's own pixels (`"photo"`): the
-second spends the change where the photo has its tones and only there. Of the
-curves met every `CHECK_EVERY` steps, the one whose worst attacker puts the
-clean top-1 furthest out of its top 5 on the plain view is kept (`keep_best`).
+diversity, while a penalty keeps the result near a target curve (a "look": the
+identity for `natural`, a contrast S-curve for `vivid`, a warm white balance
+for `warm`), and an optional appeal term raises a NIMA score. The penalty is
+the mean squared distance from the look either between the two curves over the
+256 levels (`look_distance="curve"`) or on the photo's own pixels (`"photo"`):
+the second spends the change where the photo has its tones and only there.
 
 The curve is resolution-independent: it is optimised on a working-size copy
 of the photo and applied at full resolution as an exact 256-entry lookup
@@ -30,7 +27,6 @@ table per channel (`lookup_table`, `apply_lookup_table`).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import typing
 from typing import Callable, Literal, Sequence
 
@@ -42,7 +38,6 @@ from pp_tf.attacks import pgd
 
 Look = Literal["natural", "vivid", "warm"]
 LOOKS: tuple[str, ...] = ("natural", "vivid", "warm")
-CHECK_EVERY = 5  # steps between the `keep_best` checks
 AppealFn = Callable[[tf.Tensor], tf.Tensor]  # float photos [b, h, w, 3] 0-255 -> score [b]
 
 
@@ -137,7 +132,7 @@ class ColorFilterConfig:
     steps: int = 150
     learning_rate: float = 0.1
     look: Look = "natural"
-    look_weight: float = 20.0  # on the mean squared distance from the look (0-1 scale)
+    look_weight: float = 50.0  # on the mean squared distance from the look (0-1 scale)
     # where that distance is measured: between the curves over the 256 levels, or between
     # the filtered photo and the photo through the look's curve, pixel by pixel
     look_distance: Literal["curve", "photo"] = "photo"
@@ -145,16 +140,9 @@ class ColorFilterConfig:
     # the curve is projected into that band after every step
     max_change: float = 0.0
     objective: pgd.Objective = "ce"
-    confidence: float = 8.0  # the cap of the fooling loss (`pgd.member_losses`)
+    confidence: float = 12.0  # the cap of the fooling loss (`pgd.member_losses`)
     appeal_weight: float = 0.0  # on the NIMA mean score, when an appeal function is given
     eot_samples: int = 1
-    # every other step on the attackers' plain view of the filtered photo instead of the
-    # EOT draws: the view the photo is judged in as saved, which every draw re-encodes
-    plain_view: bool = True
-    # return the curve, of those checked every CHECK_EVERY steps and the last, whose worst
-    # attacker puts the clean top-1 furthest below its fifth other class on its plain view
-    # (`worst_margin`); False: the last curve
-    keep_best: bool = True
     diversity: float = 0.5
     seed: int = 0
 
@@ -197,13 +185,9 @@ class ColorFilter:
         photos = tf.TensorSpec([None, None, None, 3], tf.float32)
         theta = tf.TensorSpec([3, config.pieces], tf.float32)
         labels = tuple(pgd.label_spec(config.objective) for _ in self.attackers)
-        signature = [photos, photos, theta, theta, theta, labels, tf.TensorSpec([2], tf.int32),
-                     tf.TensorSpec([], tf.float32)]
-        self.step = tf.function(self._step, input_signature=signature)
-        self.plain_step = tf.function(functools.partial(self._step, plain=True),
-                                      input_signature=signature)
-        self.worst_margin = tf.function(self._worst_margin,
-                                        input_signature=[photos, theta, labels])
+        self.step = tf.function(self._step, input_signature=[
+            photos, photos, theta, theta, theta, labels, tf.TensorSpec([2], tf.int32),
+            tf.TensorSpec([], tf.float32)])
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{f.name}={getattr(self.config, f.name)!r}"
@@ -214,15 +198,13 @@ class ColorFilter:
         """`photos` (0-255) through the look's curve, on the 0-1 scale."""
         return apply_curve(photos / 255.0, self.target_theta)
 
-    def objective(self, photos, theta, labels, seed, looked=None, plain: bool = False):
+    def objective(self, photos, theta, labels, seed, looked=None):
         """-> (total to minimise, per-attacker losses to raise, look distance, appeal).
-        `looked`: `self.looked(photos)`, when the caller has it already; `plain`: the
-        attackers see their plain view (no EOT, no input diversity)."""
+        `looked`: `self.looked(photos)`, when the caller has it already."""
         config = self.config
         filtered = apply_curve(photos / 255.0, theta) * 255.0
         losses = pgd.member_losses(self.attackers, filtered, labels, seed,
-                                   eot_samples=0 if plain else config.eot_samples,
-                                   diversity=0.0 if plain else config.diversity,
+                                   eot_samples=config.eot_samples, diversity=config.diversity,
                                    objective=config.objective, confidence=config.confidence)
         if config.look_distance == "photo":
             looked = self.looked(photos) if looked is None else looked
@@ -237,22 +219,11 @@ class ColorFilter:
         total = -fooling + config.look_weight * distance - config.appeal_weight * appeal
         return total, losses, distance, appeal
 
-    def _worst_margin(self, photos, theta, labels):
-        """The largest `pgd.top5_margin` of any attacker and photo on the plain view of the
-        filtered `photos`, for each attacker's clean top-1: negative iff every attacker's
-        clean top-1 is out of its top 5 on every photo."""
-        filtered = apply_curve(photos / 255.0, theta) * 255.0
-        margins = []
-        for attacker, label in zip(self.attackers, labels):
-            top1 = label if label.shape.rank == 1 else label[:, 0]  # top5_set: [b, 5]
-            margins.append(pgd.top5_margin(attacker.logits(attacker.view(filtered)), top1))
-        return tf.reduce_max(tf.stack(margins))
-
-    def _step(self, photos, looked, theta, first, second, labels, seed, count, plain=False):
+    def _step(self, photos, looked, theta, first, second, labels, seed, count):
         """One Adam step on theta (then clamped at 0): -> (theta, first, second, total)."""
         with tf.GradientTape() as tape:
             tape.watch(theta)
-            total = self.objective(photos, theta, labels, seed, looked, plain)[0]
+            total = self.objective(photos, theta, labels, seed, looked)[0]
         gradient = tape.gradient(total, theta)
         beta1, beta2 = 0.9, 0.999
         first = beta1 * first + (1 - beta1) * gradient
@@ -277,16 +248,8 @@ class ColorFilter:
         looked = self.looked(photos)  # the same at every step
         theta = self.target_theta
         first = second = tf.zeros_like(theta)
-        alternate = self.config.plain_view and self.config.eot_samples > 0
-        best, best_margin = theta, np.inf
         for step in range(self.config.steps):
-            take_step = self.plain_step if alternate and step % 2 else self.step
-            theta, first, second, _ = take_step(
+            theta, first, second, _ = self.step(
                 photos, looked, theta, first, second, labels,
                 base + tf.constant([0, 1000 * (step + 1)]), tf.constant(step + 1, tf.float32))
-            if self.config.keep_best and (
-                    (step + 1) % CHECK_EVERY == 0 or step + 1 == self.config.steps):
-                margin = float(self.worst_margin(photos, theta, labels))
-                if margin < best_margin:
-                    best, best_margin = theta, margin
-        return (best if self.config.keep_best else theta).numpy()
+        return theta.numpy()
