@@ -101,6 +101,10 @@ def test_the_photo_look_distance_is_the_mean_squared_change_from_the_look_on_the
     filtered = np.stack([np.interp(x[..., c], grid, knots[c]) for c in range(3)], -1)
     looked = np.stack([np.interp(x[..., c], grid, target[:, c]) for c in range(3)], -1)
     np.testing.assert_allclose(float(distance), np.mean((filtered - looked) ** 2), rtol=1e-4)
+    # the steps pass the look photo computed once: the same distance
+    once = attack.objective(tf.constant(photos), tf.constant(theta), labels, tf.constant([0, 0]),
+                            looked=tf.constant(looked, tf.float32))[2]
+    np.testing.assert_allclose(float(once), float(distance), rtol=1e-4)
     with pytest.raises(ValueError, match="look_distance"):
         cf.ColorFilterConfig(look_distance="histogram")
     with pytest.raises(ValueError, match="objective"):
