@@ -51,8 +51,9 @@ setup(
     extras_require={
         # Reading .pth checkpoints (always with weights_only=True).
         "port": ["torch==2.13.0"],
-        # dill: tfds.testing imports it without declaring it.
-        "test": ["pytest", "torch==2.13.0", "dill"],
+        # dill: tfds.testing imports it without declaring it. pytest-xdist: the suite runs
+        # in two processes (README), since tracing and Python work use one core each.
+        "test": ["pytest", "pytest-xdist", "torch==2.13.0", "dill"],
     },
     entry_points={
         "console_scripts": [

@@ -115,6 +115,27 @@ def test_eot_and_ensemble_gradients_reach_the_photo_through_each_member(rng):
             assert all(np.abs(g).max() > 0 for g in gradient)
 
 
+def test_the_plain_view_counts_as_one_more_draw_beside_the_eot_draws(rng):
+    attackers = (tiny_attacker(), other_attacker())
+    photos = tf.constant(rng.uniform(0, 255, (2, 40, 50, 3)), tf.float32)
+    labels = pgd.clean_labels(attackers, photos)
+    seed = tf.constant([4, 5])
+    draws = pgd.member_losses(attackers, photos, labels, seed, eot_samples=2)
+    both = pgd.member_losses(attackers, photos, labels, seed, eot_samples=2, plain_view=True)
+    for attacker, label, on_draws, on_both in zip(attackers, labels, draws, both):
+        # The plain view's cross-entropy, by hand from the logits of the view.
+        logits = attacker.logits(attacker.view(photos)).numpy().astype(np.float64)
+        log_softmax = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+        plain = -log_softmax[np.arange(2), label.numpy()]
+        np.testing.assert_allclose(on_both.numpy(), (2 * on_draws.numpy() + plain) / 3,
+                                   rtol=1e-4, atol=1e-5)
+    without_eot = pgd.member_losses(attackers, photos, labels, seed, eot_samples=0,
+                                    plain_view=True)
+    plain_only = pgd.member_losses(attackers, photos, labels, seed, eot_samples=0)
+    for a, b in zip(without_eot, plain_only):  # no EOT: the plain view once, as before
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+
+
 def test_set_cross_entropy_is_minus_log_of_the_sets_probability(rng):
     logits = rng.normal(0, 3, (4, 10))
     sets = np.array([[1, 2, 3, 4, 5], [0, 0, 0, 0, 0], [9, 8, 7, 6, 5], [2, 3, 2, 3, 2]])

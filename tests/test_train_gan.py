@@ -207,7 +207,7 @@ def test_kill_after_first_checkpoint_then_resume_equals_uninterrupted(domains, t
     process = subprocess.Popen(_train_gan(domains, killed_dir, *flags), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, env=_environment())
     index = killed_dir / "checkpoints" / "ckpt-5.manifest.json"
-    deadline = time.time() + 240
+    deadline = time.time() + 480
     while not index.exists() and time.time() < deadline and process.poll() is None:
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
@@ -413,7 +413,7 @@ def _start_workers(domains, output_dir, *flags):
     return processes
 
 
-def _finish(processes, timeout=300):
+def _finish(processes, timeout=600):
     outputs = []
     try:
         for process in processes:
@@ -436,7 +436,7 @@ def test_multi_worker_kill_and_resume_restores_each_workers_own_pools(domains, t
     killed = _start_workers(domains, killed_dir, *flags)
     folders = [verified_checkpoints.CheckpointFolder(str(killed_dir / "checkpoints")),
                verified_checkpoints.CheckpointFolder(str(killed_dir / "checkpoints/worker-1"))]
-    deadline = time.time() + 240
+    deadline = time.time() + 480
     while (not all(folder.steps() for folder in folders) and time.time() < deadline
            and all(process.poll() is None for process in killed)):
         time.sleep(0.02)

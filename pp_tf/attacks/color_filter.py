@@ -14,7 +14,10 @@ capped at `confidence` (`pgd.member_losses`; the `top5` margin and `top5_set`
 objectives are the alternatives), through EOT (rescale, crop, JPEG) and input
 diversity, while a penalty keeps the result near a target curve (a "look": the
 identity for `natural`, a contrast S-curve for `vivid`, a warm white balance
-for `warm`), and an optional appeal term raises a NIMA score. The penalty is
+for `warm`), and an optional appeal term raises a NIMA score. With `plain_view`,
+each attacker also sees its plain view of the photo at every step, which every EOT
+draw re-encodes: at the same look weight it fools the trained attackers on the photo
+as saved more, and the unseen one less (BUILD_NOTES). The penalty is
 the mean squared distance from the look either between the two curves over the
 256 levels (`look_distance="curve"`) or on the photo's own pixels (`"photo"`):
 the second spends the change where the photo has its tones and only there.
@@ -143,6 +146,7 @@ class ColorFilterConfig:
     confidence: float = 12.0  # the cap of the fooling loss (`pgd.member_losses`)
     appeal_weight: float = 0.0  # on the NIMA mean score, when an appeal function is given
     eot_samples: int = 1
+    plain_view: bool = False  # the plain view beside the EOT draws (`pgd.member_losses`)
     diversity: float = 0.5
     seed: int = 0
 
@@ -205,7 +209,8 @@ class ColorFilter:
         filtered = apply_curve(photos / 255.0, theta) * 255.0
         losses = pgd.member_losses(self.attackers, filtered, labels, seed,
                                    eot_samples=config.eot_samples, diversity=config.diversity,
-                                   objective=config.objective, confidence=config.confidence)
+                                   plain_view=config.plain_view, objective=config.objective,
+                                   confidence=config.confidence)
         if config.look_distance == "photo":
             looked = self.looked(photos) if looked is None else looked
             distance = tf.reduce_mean(tf.square(filtered / 255.0 - looked))

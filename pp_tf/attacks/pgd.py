@@ -82,7 +82,7 @@ def set_cross_entropy(logits, label_sets):
 
 
 def member_losses(attackers: Sequence[Attacker], photos, labels: Sequence, seed, *,
-                  eot_samples: int = 1, diversity: float = 0.0,
+                  eot_samples: int = 1, diversity: float = 0.0, plain_view: bool = False,
                   objective: Objective = "ce", confidence: float = 0.0) -> tuple[tf.Tensor, ...]:
     """The loss each attacker should stop seeing the clean label with, `[b]` per attacker.
 
@@ -95,6 +95,9 @@ def member_losses(attackers: Sequence[Attacker], photos, labels: Sequence, seed,
         eot_samples: random rescale + crop + JPEG draws averaged (0: none, the
             plain view).
         diversity: probability of a random resize-and-pad of each input.
+        plain_view: with EOT draws, also the plain view itself (no transform, no input
+            diversity), weighted as one more draw: the view the photo is judged in as
+            saved, which every EOT draw re-encodes.
         objective: `ce`, the cross-entropy of the label, capped at `confidence`
             when that is > 0; or `top5`, `-max(top5_margin, -confidence)`, which stops
             rising once the label is `confidence` logits below the fifth other class; or
@@ -109,14 +112,16 @@ def member_losses(attackers: Sequence[Attacker], photos, labels: Sequence, seed,
     for index, (attacker, label) in enumerate(zip(attackers, labels)):
         view = attacker.view(photos)
         crop = attacker.view.crop_size
-        draws = max(eot_samples, 1)
         inputs = []
-        for sample in range(draws):
+        for sample in range(max(eot_samples, 1)):
             draw_seed = seed + tf.constant([7919 * index + 104729 * sample, 0])
             x = transforms.photo_pipeline(view, draw_seed) if eot_samples > 0 else view
             if diversity > 0:
                 x = transforms.input_diversity(x, draw_seed, probability=diversity)
             inputs.append(tf.ensure_shape(x, [None, crop, crop, 3]))
+        if plain_view and eot_samples > 0:
+            inputs.append(tf.ensure_shape(view, [None, crop, crop, 3]))
+        draws = len(inputs)
         logits = attacker.logits(tf.concat(inputs, 0))
         label = tf.cast(label, tf.int32)
         tiled = tf.tile(label, [draws] + [1] * (label.shape.rank - 1))

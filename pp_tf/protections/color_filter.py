@@ -54,6 +54,9 @@ class ColorFilterSettings:
                                      "an appeal term (color_filter).")
     appeal_weight: float = setting(1.0, "Weight of NIMA's mean score when --nima is given.")
     eot_samples: int = setting(_DEFAULTS.eot_samples, EOT_HELP)
+    plain_view: bool = setting(_DEFAULTS.plain_view, "Also the attackers' plain view of the "
+                                                     "photo at every step, beside the EOT "
+                                                     "draws (color_filter).")
     diversity: float = setting(_DEFAULTS.diversity, DIVERSITY_HELP)
     working_size: int = setting(0, WORKING_SIZE_HELP)
     seed: int = 0
@@ -74,7 +77,8 @@ class ColorFilterSettings:
             objective=self.objective,
             confidence=self.confidence,
             appeal_weight=self.appeal_weight if self.nima else 0.0,
-            eot_samples=self.eot_samples, diversity=self.diversity, seed=self.seed)
+            eot_samples=self.eot_samples, plain_view=self.plain_view,
+            diversity=self.diversity, seed=self.seed)
 
 
 def load_appeal(path: str, build: Callable | None = None) -> color_filter.AppealFn:
