@@ -2,7 +2,8 @@
 
 One row per photo (six bundled photos), one column per setting: the original, then
 `color_filter` with each JSON settings override given (default: the third session's
-curve distance, the code's defaults, and `--max_change=40`), each photo's centre in a
+curve distance, the code's defaults, `--max_change=40`, and the strong recipe
+`--plain_view --look_weight=15 --steps=120`), each photo's centre in a
 225 x 168 cell. Prints each cell's PSNR and mean CIEDE2000 against the original.
 
   python docs/make_color_filter_looks.py
@@ -53,4 +54,5 @@ def main(columns: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ['{"look_distance": "curve"}', "{}", '{"max_change": 40}'])
+    main(sys.argv[1:] or ['{"look_distance": "curve"}', "{}", '{"max_change": 40}',
+                          '{"plain_view": true, "look_weight": 15, "steps": 120}'])
