@@ -30,7 +30,6 @@ table per channel (`lookup_table`, `apply_lookup_table`).
 from __future__ import annotations
 
 import dataclasses
-import typing
 from typing import Callable, Literal, Sequence
 
 import numpy as np
@@ -163,9 +162,7 @@ class ColorFilterConfig:
             raise ValueError(f"weights, eot_samples and max_change must be >= 0: {self}")
         if not 0 <= self.diversity <= 1:
             raise ValueError(f"diversity is a probability, got {self.diversity}")
-        if self.objective not in typing.get_args(pgd.Objective):
-            raise ValueError(f"objective must be one of {typing.get_args(pgd.Objective)}, "
-                             f"got {self.objective!r}")
+        pgd.check_objective(self.objective)
 
 
 class ColorFilter:

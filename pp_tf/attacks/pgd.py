@@ -136,6 +136,13 @@ def member_losses(attackers: Sequence[Attacker], photos, labels: Sequence, seed,
     return tuple(losses)
 
 
+def check_objective(objective: str) -> None:
+    """Raises ValueError unless `objective` is one of `Objective`'s values."""
+    if objective not in typing.get_args(Objective):
+        raise ValueError(f"objective must be one of {typing.get_args(Objective)}, "
+                         f"got {objective!r}")
+
+
 def label_spec(objective: Objective) -> tf.TensorSpec:
     """The `tf.function` signature of one attacker's labels for `objective`."""
     return tf.TensorSpec([None] if labels_per_photo(objective) == 1 else [None, None], tf.int32)
@@ -185,9 +192,7 @@ class PGDConfig:
             raise ValueError(f"diversity is a probability, got {self.diversity}")
         if not 0 < self.delta_scale <= 1:
             raise ValueError(f"delta_scale must be in (0, 1], got {self.delta_scale}")
-        if self.objective not in typing.get_args(Objective):
-            raise ValueError(f"objective must be one of {typing.get_args(Objective)}, "
-                             f"got {self.objective!r}")
+        check_objective(self.objective)
         if self.step_norm not in ("sign", "rms"):
             raise ValueError(f"step_norm must be 'sign' or 'rms', got {self.step_norm!r}")
 
