@@ -1,13 +1,14 @@
-"""Regenerates docs/color_filter_looks.jpg: what `color_filter` does to a photo.
+"""Regenerates docs/color_filter_looks.jpg: what `color_filter` and `color_grade` do to a photo.
 
-One row per photo (six bundled photos), one column per setting: the original, then
-`color_filter` with each JSON settings override given (default: the third session's
-curve distance, the code's defaults, `--max_change=40`, and the strong recipe
-`--plain_view --look_weight=15 --steps=120`), each photo's centre in a
-225 x 168 cell. Prints each cell's PSNR and mean CIEDE2000 against the original.
+One row per photo (six bundled photos), one column per setting: the original, then one
+column per argument, `method:{JSON settings}` or `{JSON settings}` for `color_filter`
+(default: `color_filter` at its defaults, with `--max_change=40`, and with the strong
+recipe `--plain_view --look_weight=15 --steps=120`; then `color_grade` at its defaults),
+each photo's centre in a 225 x 168 cell. Prints each cell's PSNR and mean CIEDE2000
+against the original.
 
   python docs/make_color_filter_looks.py
-  python docs/make_color_filter_looks.py '{}' '{"look_weight": 20, "confidence": 8}'
+  python docs/make_color_filter_looks.py '{}' 'color_grade:{"look_weight": 200}'
 """
 
 import json
@@ -35,10 +36,15 @@ def fit(photo: np.ndarray) -> np.ndarray:
     return np.asarray(cell.resize(CELL, Image.Resampling.LANCZOS))
 
 
+def build(column: str):
+    """The per-photo function of a column `method:{settings}` (or `{settings}`)."""
+    name, _, settings = column.partition(":") if not column.startswith("{") else ("", "", column)
+    method = protections.get(name or "color_filter")
+    return method.build(method.make_settings(json.loads(settings))).apply
+
+
 def main(columns: list[str]) -> None:
-    method = protections.get("color_filter")
-    applies = [method.build(method.make_settings(json.loads(column))).apply
-               for column in columns]
+    applies = [build(column) for column in columns]
     rows = []
     for name in PHOTOS:
         photo = image_io.read_image(os.path.join(REPO, "examples", name))
@@ -54,5 +60,6 @@ def main(columns: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ['{"look_distance": "curve"}', "{}", '{"max_change": 40}',
-                          '{"plain_view": true, "look_weight": 15, "steps": 120}'])
+    main(sys.argv[1:] or ["{}", '{"max_change": 40}',
+                          '{"plain_view": true, "look_weight": 15, "steps": 120}',
+                          "color_grade:{}"])

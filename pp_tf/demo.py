@@ -4,8 +4,8 @@ attackers (EfficientNet-Lite0 and Lite1, which the protections are made against,
 and Lite2, which none of them has seen), write the report, and say which methods
 are waiting for weights and how to get them.
 
-The per-photo methods (`pgd`, `color_filter`) cost seconds per photo on a CPU,
-so they run on the first `per_photo_limit` photos only; their rows say how many.
+The per-photo methods (`pgd`, `color_filter`, `color_grade`) cost seconds per photo on
+a CPU, so they run on the first `per_photo_limit` photos only; their rows say how many.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ RUNS = (
 PER_PHOTO_RUNS = (
     ("pgd", ("pgd",), {"attacker": TRAINED_ATTACKERS}),
     ("color_filter", ("color_filter",), {"attacker": TRAINED_ATTACKERS}),
+    ("color_grade", ("color_grade",), {"attacker": TRAINED_ATTACKERS}),
 )
 
 NEEDS_WEIGHTS = (

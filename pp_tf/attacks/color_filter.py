@@ -122,6 +122,16 @@ def look_theta(look: str, pieces: int) -> np.ndarray:
     return (np.diff(at_knots, axis=0).T * pieces).astype(np.float32)
 
 
+def adam_update(params, gradient, first, second, count, learning_rate: float):
+    """One Adam step (Kingma & Ba; beta 0.9, 0.999) down `gradient`, `count` the 1-based
+    step: -> (params, first moment, second moment)."""
+    beta1, beta2 = 0.9, 0.999
+    first = beta1 * first + (1 - beta1) * gradient
+    second = beta2 * second + (1 - beta2) * tf.square(gradient)
+    corrected = (first / (1 - beta1 ** count)) / (tf.sqrt(second / (1 - beta2 ** count)) + 1e-8)
+    return params - learning_rate * corrected, first, second
+
+
 def identity_theta(pieces: int) -> np.ndarray:
     return np.ones([3, pieces], np.float32)
 
@@ -204,10 +214,7 @@ class ColorFilter:
         `looked`: `self.looked(photos)`, when the caller has it already."""
         config = self.config
         filtered = apply_curve(photos / 255.0, theta) * 255.0
-        losses = pgd.member_losses(self.attackers, filtered, labels, seed,
-                                   eot_samples=config.eot_samples, diversity=config.diversity,
-                                   plain_view=config.plain_view, objective=config.objective,
-                                   confidence=config.confidence)
+        losses, fooling, appeal = fooling_and_appeal(self, filtered, labels, seed)
         if config.look_distance == "photo":
             looked = self.looked(photos) if looked is None else looked
             distance = tf.reduce_mean(tf.square(filtered / 255.0 - looked))
@@ -215,9 +222,6 @@ class ColorFilter:
             grid = tf.linspace(0.0, 1.0, 256)
             shape = apply_curve(tf.tile(grid[:, None], [1, 3]), theta)
             distance = tf.reduce_mean(tf.square(shape - self.target))
-        appeal = (tf.reduce_mean(self.appeal(filtered)) if self.appeal is not None
-                  else tf.constant(0.0))
-        fooling = tf.reduce_mean(tf.add_n(list(losses)))
         total = -fooling + config.look_weight * distance - config.appeal_weight * appeal
         return total, losses, distance, appeal
 
@@ -226,13 +230,9 @@ class ColorFilter:
         with tf.GradientTape() as tape:
             tape.watch(theta)
             total = self.objective(photos, theta, labels, seed, looked)[0]
-        gradient = tape.gradient(total, theta)
-        beta1, beta2 = 0.9, 0.999
-        first = beta1 * first + (1 - beta1) * gradient
-        second = beta2 * second + (1 - beta2) * tf.square(gradient)
-        corrected = (first / (1 - beta1 ** count)) / (
-            tf.sqrt(second / (1 - beta2 ** count)) + 1e-8)
-        theta = tf.maximum(theta - self.config.learning_rate * corrected, 0.0)
+        theta, first, second = adam_update(theta, tape.gradient(total, theta), first, second,
+                                           count, self.config.learning_rate)
+        theta = tf.maximum(theta, 0.0)
         # All-zero theta in a channel would make the curve undefined: keep a floor on the sum.
         theta = tf.where(tf.reduce_sum(theta, -1, keepdims=True) > 1e-3, theta, tf.ones_like(theta))
         if self.config.max_change > 0:
@@ -240,18 +240,40 @@ class ColorFilter:
         return theta, first, second, total
 
     def __call__(self, photos, labels: Sequence | None = None, seed=None) -> np.ndarray:
-        photos = tf.cast(tf.convert_to_tensor(photos), tf.float32)
-        if labels is None:
-            labels = pgd.clean_labels(self.attackers, photos,
-                                      pgd.labels_per_photo(self.config.objective))
-        labels = tuple(tf.convert_to_tensor(label, tf.int32) for label in labels)
-        seed = np.asarray(seed if seed is not None else (self.config.seed, 0), np.int64)
-        base = tf.constant((seed % (2 ** 31)).astype(np.int32))
-        looked = self.looked(photos)  # the same at every step
-        theta = self.target_theta
-        first = second = tf.zeros_like(theta)
-        for step in range(self.config.steps):
-            theta, first, second, _ = self.step(
-                photos, looked, theta, first, second, labels,
-                base + tf.constant([0, 1000 * (step + 1)]), tf.constant(step + 1, tf.float32))
-        return theta.numpy()
+        return optimise(self, photos, self.target_theta, labels, seed)
+
+
+def fooling_and_appeal(attack, filtered, labels, seed):
+    """The terms that the colour attacks (`ColorFilter`, `color_grade.ColorGrade`) share,
+    on their `filtered` photos (0-255): -> (the loss each attacker should raise, their
+    sum averaged over the photos, the appeal score or 0)."""
+    config = attack.config
+    losses = pgd.member_losses(attack.attackers, filtered, labels, seed,
+                               eot_samples=config.eot_samples, diversity=config.diversity,
+                               plain_view=config.plain_view, objective=config.objective,
+                               confidence=config.confidence)
+    appeal = (tf.reduce_mean(attack.appeal(filtered)) if attack.appeal is not None
+              else tf.constant(0.0))
+    return losses, tf.reduce_mean(tf.add_n(list(losses))), appeal
+
+
+def optimise(attack, photos, start, labels: Sequence | None = None, seed=None) -> np.ndarray:
+    """`attack.config.steps` of `attack.step` (-> parameters, Adam's moments, total) from
+    the parameters `start`, against each attacker's clean labels on `photos` (0-255)
+    unless `labels` are given: -> the last parameters."""
+    config = attack.config
+    photos = tf.cast(tf.convert_to_tensor(photos), tf.float32)
+    if labels is None:
+        labels = pgd.clean_labels(attack.attackers, photos,
+                                  pgd.labels_per_photo(config.objective))
+    labels = tuple(tf.convert_to_tensor(label, tf.int32) for label in labels)
+    seed = np.asarray(seed if seed is not None else (config.seed, 0), np.int64)
+    base = tf.constant((seed % (2 ** 31)).astype(np.int32))
+    looked = attack.looked(photos)  # the same at every step
+    params = tf.convert_to_tensor(start, tf.float32)
+    first = second = tf.zeros_like(params)
+    for step in range(config.steps):
+        params, first, second, _ = attack.step(
+            photos, looked, params, first, second, labels,
+            base + tf.constant([0, 1000 * (step + 1)]), tf.constant(step + 1, tf.float32))
+    return params.numpy()

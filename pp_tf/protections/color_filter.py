@@ -26,38 +26,28 @@ from pp_tf.protections.pgd import (ATTACKER_HELP, DEFAULT_ATTACKERS, DIVERSITY_H
 
 _DEFAULTS = color_filter.ColorFilterConfig()
 
+# Settings that color_filter and color_grade share have one help text.
+LEARNING_RATE_HELP = "Adam learning rate of the curve parameters or grade lattice nodes."
+LOOK_HELP = ("Colours the filter or grade stays near: natural (the photo's own), vivid (a "
+             "contrast S-curve), warm (red up, blue down).")
+LOOK_WEIGHT_HELP = "Weight of the mean squared distance from the look."
+CONFIDENCE_HELP = "Cap of the fooling loss (cross-entropy of the clean label)."
+NIMA_HELP = "NIMA SavedModel (port_weights) or .keras scorer: adds an appeal term."
+APPEAL_WEIGHT_HELP = "Weight of NIMA's mean score when --nima is given."
+PLAIN_VIEW_HELP = ("Also the attackers' plain view of the photo at every step, beside the "
+                   "EOT draws.")
+
 
 @dataclasses.dataclass(frozen=True)
-class ColorFilterSettings:
+class ColourAttackSettings:
+    """What color_filter's and color_grade's settings share, beside their tuned defaults:
+    the attackers, the look, the NIMA term, the working size, the seed, and the checks
+    (then `config()`, each method's, validates the rest)."""
+
     attacker: str = setting(DEFAULT_ATTACKERS, ATTACKER_HELP)
-    pieces: int = setting(_DEFAULTS.pieces, "Pieces of each channel's tone curve "
-                                            "(color_filter).")
-    steps: int = setting(_DEFAULTS.steps, STEPS_HELP)
-    learning_rate: float = setting(_DEFAULTS.learning_rate, "Adam learning rate of the curve "
-                                                            "parameters (color_filter).")
-    look: Literal["natural", "vivid", "warm"] = setting(
-        _DEFAULTS.look, "Curve the filter stays near: natural (the identity), vivid (a "
-                        "contrast S-curve), warm (red up, blue down).")
-    look_weight: float = setting(_DEFAULTS.look_weight, "Weight of the mean squared distance "
-                                                        "from the look (color_filter).")
-    look_distance: Literal["curve", "photo"] = setting(
-        _DEFAULTS.look_distance, "Where --look_weight's distance is measured: between the "
-                                 "curves over all 256 levels, or on the photo's pixels "
-                                 "(color_filter).")
-    max_change: float = setting(_DEFAULTS.max_change, "Most an 8-bit value may move from the "
-                                                      "look's curve, 0-255 scale (0: no bound; "
-                                                      "color_filter).")
-    objective: Literal["ce", "top5", "top5_set"] = setting(_DEFAULTS.objective, OBJECTIVE_HELP)
-    confidence: float = setting(_DEFAULTS.confidence, "Cap of the fooling loss (cross-entropy "
-                                                      "of the clean label; color_filter).")
-    nima: str | None = setting(None, "NIMA SavedModel (port_weights) or .keras scorer: adds "
-                                     "an appeal term (color_filter).")
-    appeal_weight: float = setting(1.0, "Weight of NIMA's mean score when --nima is given.")
-    eot_samples: int = setting(_DEFAULTS.eot_samples, EOT_HELP)
-    plain_view: bool = setting(_DEFAULTS.plain_view, "Also the attackers' plain view of the "
-                                                     "photo at every step, beside the EOT "
-                                                     "draws (color_filter).")
-    diversity: float = setting(_DEFAULTS.diversity, DIVERSITY_HELP)
+    look: Literal["natural", "vivid", "warm"] = setting("natural", LOOK_HELP)
+    nima: str | None = setting(None, NIMA_HELP)
+    appeal_weight: float = setting(1.0, APPEAL_WEIGHT_HELP)
     working_size: int = setting(0, WORKING_SIZE_HELP)
     seed: int = 0
 
@@ -68,6 +58,30 @@ class ColorFilterSettings:
         if self.nima is not None and not os.path.exists(self.nima):
             raise ValueError(f"nima: no such SavedModel folder or .keras file {self.nima!r}")
         self.config()
+
+    def config(self):
+        raise NotImplementedError
+
+
+@dataclasses.dataclass(frozen=True)
+class ColorFilterSettings(ColourAttackSettings):
+    pieces: int = setting(_DEFAULTS.pieces, "Pieces of each channel's tone curve "
+                                            "(color_filter).")
+    steps: int = setting(_DEFAULTS.steps, STEPS_HELP)
+    learning_rate: float = setting(_DEFAULTS.learning_rate, LEARNING_RATE_HELP)
+    look_weight: float = setting(_DEFAULTS.look_weight, LOOK_WEIGHT_HELP)
+    look_distance: Literal["curve", "photo"] = setting(
+        _DEFAULTS.look_distance, "Where --look_weight's distance is measured: between the "
+                                 "curves over all 256 levels, or on the photo's pixels "
+                                 "(color_filter).")
+    max_change: float = setting(_DEFAULTS.max_change, "Most an 8-bit value may move from the "
+                                                      "look's curve, 0-255 scale (0: no bound; "
+                                                      "color_filter).")
+    objective: Literal["ce", "top5", "top5_set"] = setting(_DEFAULTS.objective, OBJECTIVE_HELP)
+    confidence: float = setting(_DEFAULTS.confidence, CONFIDENCE_HELP)
+    eot_samples: int = setting(_DEFAULTS.eot_samples, EOT_HELP)
+    plain_view: bool = setting(_DEFAULTS.plain_view, PLAIN_VIEW_HELP)
+    diversity: float = setting(_DEFAULTS.diversity, DIVERSITY_HELP)
 
     def config(self) -> color_filter.ColorFilterConfig:
         return color_filter.ColorFilterConfig(
@@ -121,20 +135,31 @@ def curve_record(theta: np.ndarray, look: str) -> dict:
                        "x and y in [0, 1], channels RGB"}
 
 
-def build(settings: ColorFilterSettings) -> Prepared:
+def build_colour_attack(settings: ColourAttackSettings, name: str, attack_class: Callable,
+                        describe: Callable, render: Callable) -> Prepared:
+    """The `build` of color_filter and color_grade: `attack_class(attackers, config,
+    appeal)` on each photo's working copy returns parameters; `describe(parameters, look)`
+    goes into the manifest under `name`, and `render(photo, parameters)` is the output."""
     attackers = attacker_lib.load_attackers(settings.attacker)
     appeal = load_appeal(settings.nima) if settings.nima else None
-    attack = color_filter.ColorFilter(attackers, settings.config(), appeal)
+    attack = attack_class(attackers, settings.config(), appeal)
     size = pgd.working_size(attackers, settings.working_size)
 
     def apply(photo: np.ndarray, context: PhotoContext) -> np.ndarray:
-        theta, record = attack_working_photo(attack, attackers, photo, size, settings.seed,
-                                             context.name)
-        context.record["color_filter"] = {**curve_record(theta, settings.look), **record}
-        return color_filter.apply_lookup_table(photo, color_filter.lookup_table(theta))
+        parameters, record = attack_working_photo(attack, attackers, photo, size,
+                                                  settings.seed, context.name)
+        context.record[name] = {**describe(parameters, settings.look), **record}
+        return render(photo, parameters)
 
     return Prepared(apply, tuple(a.name for a in attackers),
                     {"attack": repr(attack), "working_size": size})
+
+
+def build(settings: ColorFilterSettings) -> Prepared:
+    return build_colour_attack(
+        settings, "color_filter", color_filter.ColorFilter, curve_record,
+        lambda photo, theta: color_filter.apply_lookup_table(photo,
+                                                             color_filter.lookup_table(theta)))
 
 
 PROTECTION = register(Protection(

@@ -18,7 +18,8 @@ _ATTACKER = flags.DEFINE_string(
     "Attackers the report scores (comma-separated).")
 _PER_PHOTO = flags.DEFINE_integer(
     "per_photo_limit", demo.PER_PHOTO_LIMIT,
-    "Photos the per-photo attacks (pgd, color_filter) run on (seconds each on a CPU); 0: skip.")
+    "Photos the per-photo attacks (pgd, color_filter, color_grade) run on (seconds each on a "
+    "CPU); 0: skip.")
 
 
 def main(argv):

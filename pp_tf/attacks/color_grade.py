@@ -1,0 +1,207 @@
+"""Adversarial colour grade: one smooth 3-D colour lookup table that fools an ensemble.
+
+The colour filter (`color_filter`; ACE, Zhao, Liu & Larson, BMVC 2020) moves each
+channel through its own tone curve, so it cannot change one colour without changing
+every colour that shares a level with it in some channel. A colour grade, the 3-D
+lookup table of photo editors and film emulation (the lattice of a `.cube` file), maps
+every RGB colour to an RGB colour: `lattice`^3 output colours on a regular lattice over
+the RGB cube, trilinearly interpolated between its nodes. It is still one global map
+(two pixels of the same colour get the same colour, anywhere in the photo), it is
+applied exactly at any resolution, and it starts at the look's table (for `natural`,
+the identity).
+
+The nodes are optimised with Adam to raise each attacker's capped cross-entropy of its
+clean top-1 through EOT and input diversity (`pgd.member_losses`), against three
+penalties:
+- the mean squared distance, pixel by pixel, between the graded photo and the photo
+  through the look's curve (the colour filter's `photo` distance);
+- roughness: the squared second differences of the nodes along each lattice axis (zero
+  for any affine colour map), so the grade bends smoothly;
+- slope bounds: along each axis of the cube, the matching output channel must rise
+  with a slope in [0, `max_gain`] (monotone: no inverted tones; no steep gain that
+  turns sensor noise and JPEG blocks into speckle and bands), and the other two
+  channels must move with a slope within +-`max_cross` (bounded cross-talk: no
+  colour casts that flip between neighbouring tones). A table with a slope out of
+  bounds pays the squared excess, times `bound_weight`.
+Without the bounds the optimiser finds such high-gain grades: they fool well and look
+like noise (BUILD_NOTES, ninth session).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from pp_tf.attacker import Attacker
+from pp_tf.attacks import color_filter, pgd
+
+# The pieces of the look's per-channel curve that the distance is measured against.
+_LOOK_PIECES = 64
+
+
+def identity_table(size: int) -> np.ndarray:
+    """The lattice `[size, size, size, 3]` (indexed [r, g, b]) of the identity grade."""
+    return look_table("natural", size)
+
+
+def look_table(look: str, size: int) -> np.ndarray:
+    """The lattice of a look: each channel through the look's curve (`color_filter`)."""
+    curve = color_filter.look_curve(look, np.linspace(0.0, 1.0, size))  # [size, 3]
+    r, g, b = np.meshgrid(curve[:, 0], curve[:, 1], curve[:, 2], indexing="ij")
+    return np.stack([r, g, b], -1).astype(np.float32)
+
+
+def apply_grade(images, table):
+    """Float photos `[..., 3]` in [0, 1] through the lattice `table` `[L, L, L, 3]`
+    (indexed [r, g, b]) by trilinear interpolation; differentiable in both."""
+    table = tf.convert_to_tensor(table, tf.float32)
+    size = table.shape[0]
+    images = tf.convert_to_tensor(images, tf.float32)
+    nodes = tf.reshape(table, [-1, 3])
+    position = tf.reshape(tf.clip_by_value(images, 0.0, 1.0), [-1, 3]) * (size - 1)
+    low = tf.clip_by_value(tf.floor(position), 0.0, size - 2.0)
+    fraction = position - low
+    low = tf.cast(low, tf.int32)
+    out = tf.zeros_like(position)
+    for dr in (0, 1):
+        for dg in (0, 1):
+            for db in (0, 1):
+                index = ((low[:, 0] + dr) * size + low[:, 1] + dg) * size + low[:, 2] + db
+                weight = ((fraction[:, 0] if dr else 1 - fraction[:, 0])
+                          * (fraction[:, 1] if dg else 1 - fraction[:, 1])
+                          * (fraction[:, 2] if db else 1 - fraction[:, 2]))
+                out += weight[:, None] * tf.gather(nodes, index)
+    return tf.reshape(out, tf.shape(images))
+
+
+def grade_photo(photo: np.ndarray, table: np.ndarray, chunk: int = 1 << 21) -> np.ndarray:
+    """A uint8 photo `[h, w, 3]` through `table`, rounded to uint8 (`chunk` pixels at a
+    time, so that a 12 MP photo needs no more than a few hundred MB)."""
+    pixels = photo.reshape(-1, 3)
+    out = np.empty_like(pixels)
+    for start in range(0, len(pixels), chunk):
+        part = tf.constant(pixels[start:start + chunk], tf.float32) / 255.0
+        graded = apply_grade(part, table).numpy() * 255.0
+        out[start:start + chunk] = np.clip(np.rint(graded), 0, 255).astype(np.uint8)
+    return out.reshape(photo.shape)
+
+
+def roughness(table):
+    """The mean squared second difference of the nodes along each lattice axis, summed."""
+    total = 0.0
+    for axis in range(3):
+        second = tf.experimental.numpy.diff(table, n=2, axis=axis)
+        total += tf.reduce_mean(tf.square(second))
+    return total
+
+
+def slope_excess(table, max_gain: float, max_cross: float):
+    """How far the grade's slopes leave their bounds: along axis c of the cube, channel c's
+    slope (1 for the identity) outside [0, `max_gain`] and each other channel's outside
+    +-`max_cross`, squared and averaged over the lattice's edges, summed over the axes."""
+    size = table.shape[0]
+    total = 0.0
+    for axis in range(3):
+        slope = tf.experimental.numpy.diff(table, axis=axis) * (size - 1)
+        own = slope[..., axis]
+        total += tf.reduce_mean(tf.square(tf.nn.relu(-own)) +
+                                tf.square(tf.nn.relu(own - max_gain)))
+        others = tf.concat([slope[..., :axis], slope[..., axis + 1:]], -1)
+        total += tf.reduce_mean(tf.square(tf.nn.relu(tf.abs(others) - max_cross)))
+    return total
+
+
+@dataclasses.dataclass(frozen=True)
+class ColorGradeConfig:
+    """Settings of a colour-grade run."""
+
+    lattice: int = 9  # nodes per axis of the RGB cube
+    steps: int = 120
+    learning_rate: float = 0.01  # Adam's step on the nodes (0-1 scale)
+    look: color_filter.Look = "natural"
+    look_weight: float = 100.0  # on the mean squared distance from the look, on the pixels
+    smoothness: float = 10.0  # on `roughness`
+    max_gain: float = 2.0
+    max_cross: float = 0.5
+    bound_weight: float = 1000.0  # on `slope_excess`
+    objective: pgd.Objective = "ce"
+    confidence: float = 12.0  # the cap of the fooling loss (`pgd.member_losses`)
+    appeal_weight: float = 0.0  # on the NIMA mean score, when an appeal function is given
+    eot_samples: int = 1
+    plain_view: bool = True
+    diversity: float = 0.5
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.lattice < 2 or self.steps < 1 or self.learning_rate <= 0:
+            raise ValueError(f"need lattice >= 2, steps >= 1, learning_rate > 0: {self}")
+        if self.look not in color_filter.LOOKS:
+            raise ValueError(f"look must be one of {color_filter.LOOKS}, got {self.look!r}")
+        if min(self.look_weight, self.smoothness, self.bound_weight, self.appeal_weight,
+               self.eot_samples, self.max_cross) < 0 or self.max_gain <= 0:
+            raise ValueError(f"weights, eot_samples and max_cross must be >= 0 and max_gain "
+                             f"> 0: {self}")
+        if not 0 <= self.diversity <= 1:
+            raise ValueError(f"diversity is a probability, got {self.diversity}")
+        pgd.check_objective(self.objective)
+
+
+class ColorGrade:
+    """An adversarial grade against `attackers`: `ColorGrade(attackers, config)(photos)`
+    -> the lattice `[L, L, L, 3]` (L = `config.lattice`), one grade for the whole batch `photos`
+    `[b, h, w, 3]` (0-255; call it with one photo for a per-photo grade). `appeal`, if
+    given, maps float photos to a score to raise (NIMA's mean)."""
+
+    def __init__(self, attackers: Sequence[Attacker],
+                 config: ColorGradeConfig = ColorGradeConfig(),
+                 appeal: color_filter.AppealFn | None = None):
+        if not attackers:
+            raise ValueError("the colour grade needs at least one attacker")
+        self.attackers = tuple(attackers)
+        self.config = config
+        self.appeal = appeal
+        self.start = tf.constant(look_table(config.look, config.lattice))
+        self.look_theta = tf.constant(color_filter.look_theta(config.look, _LOOK_PIECES))
+        photos = tf.TensorSpec([None, None, None, 3], tf.float32)
+        table = tf.TensorSpec([config.lattice] * 3 + [3], tf.float32)
+        labels = tuple(pgd.label_spec(config.objective) for _ in self.attackers)
+        self.step = tf.function(self._step, input_signature=[
+            photos, photos, table, table, table, labels, tf.TensorSpec([2], tf.int32),
+            tf.TensorSpec([], tf.float32)])
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{f.name}={getattr(self.config, f.name)!r}"
+                           for f in dataclasses.fields(self.config))
+        return f"ColorGrade({fields}; attackers={[a.name for a in self.attackers]})"
+
+    def looked(self, photos):
+        """`photos` (0-255) through the look's per-channel curve, on the 0-1 scale."""
+        return color_filter.apply_curve(photos / 255.0, self.look_theta)
+
+    def objective(self, photos, table, labels, seed, looked=None):
+        """-> (total to minimise, per-attacker losses to raise, look distance, appeal)."""
+        config = self.config
+        graded = apply_grade(photos / 255.0, table) * 255.0
+        losses, fooling, appeal = color_filter.fooling_and_appeal(self, graded, labels, seed)
+        looked = self.looked(photos) if looked is None else looked
+        distance = tf.reduce_mean(tf.square(graded / 255.0 - looked))
+        total = (-fooling + config.look_weight * distance - config.appeal_weight * appeal
+                 + config.smoothness * roughness(table)
+                 + config.bound_weight * slope_excess(table, config.max_gain, config.max_cross))
+        return total, losses, distance, appeal
+
+    def _step(self, photos, looked, table, first, second, labels, seed, count):
+        """One Adam step on the nodes, kept inside the RGB cube:
+        -> (table, first, second, total)."""
+        with tf.GradientTape() as tape:
+            tape.watch(table)
+            total = self.objective(photos, table, labels, seed, looked)[0]
+        table, first, second = color_filter.adam_update(
+            table, tape.gradient(total, table), first, second, count, self.config.learning_rate)
+        return tf.clip_by_value(table, 0.0, 1.0), first, second, total
+
+    def __call__(self, photos, labels: Sequence | None = None, seed=None) -> np.ndarray:
+        return color_filter.optimise(self, photos, self.start, labels, seed)

@@ -1,0 +1,162 @@
+"""The adversarial colour grade (pp_tf.attacks.color_grade, method `color_grade`)."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+import tiny_models
+from pp_tf.attacks import color_filter as cf
+from pp_tf.attacks import color_grade as cg
+from pp_tf.attacks import pgd
+from pp_tf.protect import ProtectConfig, protect_folder
+from test_pgd import other_attacker, tiny_attacker
+
+
+def test_the_grade_is_the_identity_at_init_on_every_8_bit_colour(rng):
+    photo = rng.integers(0, 256, (64, 80, 3), dtype=np.uint8)
+    photo[0, :3] = [[0, 0, 0], [255, 255, 255], [0, 128, 255]]
+    for lattice in (2, 9, 17):
+        np.testing.assert_array_equal(cg.grade_photo(photo, cg.identity_table(lattice)), photo)
+
+
+@pytest.mark.parametrize("look", cf.LOOKS)
+def test_a_look_table_is_the_look_curve_per_channel_interpolated_between_the_nodes(rng, look):
+    """Reference: numpy's 1-D interpolation of the look's curve at the nodes, per channel
+    (trilinear interpolation of a map that acts on each channel alone is that)."""
+    lattice = 9
+    colours = rng.uniform(0, 1, (500, 3)).astype(np.float32)
+    graded = cg.apply_grade(colours, cg.look_table(look, lattice)).numpy()
+    grid = np.linspace(0, 1, lattice)
+    nodes = cf.look_curve(look, grid)
+    expected = np.stack([np.interp(colours[:, c], grid, nodes[:, c]) for c in range(3)], -1)
+    np.testing.assert_allclose(graded, expected, atol=1e-6)
+
+
+def test_trilinear_interpolation_is_exact_for_affine_maps_and_at_the_nodes(rng):
+    """Two properties that define it, checked on random colours and a random lattice."""
+    lattice = 5
+    grid = cg.identity_table(lattice)
+    matrix = rng.normal(0, 1, (3, 3)).astype(np.float32)
+    offset = rng.normal(0, 1, 3).astype(np.float32)
+    affine = grid @ matrix.T + offset
+    colours = rng.uniform(0, 1, (1000, 3)).astype(np.float32)
+    np.testing.assert_allclose(cg.apply_grade(colours, affine).numpy(),
+                               colours @ matrix.T + offset, atol=1e-5)
+    table = rng.uniform(0, 1, (lattice, lattice, lattice, 3)).astype(np.float32)
+    nodes = grid.reshape(-1, 3)
+    np.testing.assert_allclose(cg.apply_grade(nodes, table).numpy(), table.reshape(-1, 3),
+                               atol=1e-6)
+    # between two nodes along an edge, the straight line between their colours
+    midpoint = (grid[1, 2, 3] + grid[2, 2, 3]) / 2
+    np.testing.assert_allclose(cg.apply_grade(midpoint[None], table).numpy()[0],
+                               (table[1, 2, 3] + table[2, 2, 3]) / 2, atol=1e-6)
+
+
+def test_the_full_resolution_grade_is_the_interpolated_grade_rounded_on_every_pixel(rng):
+    photo = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    table = np.clip(cg.identity_table(9) + rng.normal(0, 0.05, (9, 9, 9, 3)), 0, 1).astype(
+        np.float32)
+    out = cg.grade_photo(photo, table, chunk=7919)  # chunks that split rows
+    direct = cg.apply_grade(photo.reshape(-1, 3) / 255.0, table).numpy().reshape(photo.shape)
+    np.testing.assert_array_equal(out, np.clip(np.rint(direct * 255), 0, 255).astype(np.uint8))
+
+
+def test_slope_excess_and_roughness_against_hand_computed_values():
+    lattice = 5
+    grid = cg.identity_table(lattice)
+    r = grid[..., 0]
+    for look in cf.LOOKS:
+        assert float(cg.slope_excess(cg.look_table(look, lattice), 2.0, 0.5)) == 0.0
+    steep = grid.copy()
+    steep[..., 0] = 3 * r  # red rises with slope 3 along red: excess 1 on every red edge
+    assert float(cg.slope_excess(steep, 2.0, 0.5)) == pytest.approx(1.0)
+    inverted = grid.copy()
+    inverted[..., 0] = 1 - r  # slope -1: excess 1 below 0
+    assert float(cg.slope_excess(inverted, 2.0, 0.5)) == pytest.approx(1.0)
+    crossed = grid.copy()
+    crossed[..., 1] += 0.8 * r  # green moves with red at 0.8: excess 0.3 on one of two
+    assert float(cg.slope_excess(crossed, 2.0, 0.5)) == pytest.approx(0.09 / 2)
+    matrix = np.array([[1.2, 0.1, 0], [0, 0.9, -0.2], [0.1, 0, 1]], np.float32)
+    assert float(cg.roughness(grid @ matrix.T + 0.1)) == pytest.approx(0.0, abs=1e-12)
+    bent = grid.copy()
+    bent[..., 0] = r ** 2  # second difference 2 h^2 along red, one channel of three
+    h = 1 / (lattice - 1)
+    assert float(cg.roughness(bent)) == pytest.approx((2 * h * h) ** 2 / 3, rel=1e-4)
+
+
+def test_the_grade_fools_through_eot_within_its_bounds():
+    attackers = (tiny_attacker(), other_attacker())
+    images, _ = tiny_models.synthetic_images(1, seed=7)
+    config = cg.ColorGradeConfig(lattice=5, steps=15, learning_rate=0.03, look_weight=1.0,
+                                 eot_samples=2, confidence=5.0)
+    attack = cg.ColorGrade(attackers, config)
+    photos = tf.constant(images)
+    labels = pgd.clean_labels(attackers, photos)
+    table = attack(photos, labels, seed=(1, 2))
+    assert table.shape == (5, 5, 5, 3) and np.isfinite(table).all()
+    assert table.min() >= 0 and table.max() <= 1
+    assert not np.allclose(table, cg.identity_table(5))
+    assert float(cg.slope_excess(table, config.max_gain, config.max_cross)) < 0.01
+    seed = tf.constant([5, 5])
+    before = attack.objective(photos, cg.identity_table(5), labels, seed)[1]
+    after = attack.objective(photos, table, labels, seed)[1]
+    assert float(tf.add_n(list(after))[0]) > float(tf.add_n(list(before))[0])
+
+
+def test_the_look_distance_is_the_mean_squared_change_from_the_look_on_the_pixels(rng):
+    attacker = tiny_attacker()
+    photos = rng.integers(0, 256, (2, 20, 30, 3)).astype(np.float32)
+    table = np.clip(cg.identity_table(5) + rng.normal(0, 0.1, (5, 5, 5, 3)), 0, 1).astype(
+        np.float32)
+    attack = cg.ColorGrade([attacker], cg.ColorGradeConfig(lattice=5, look="warm",
+                                                           eot_samples=0, diversity=0.0))
+    labels = pgd.clean_labels([attacker], photos)
+    distance = attack.objective(tf.constant(photos), table, labels, tf.constant([0, 0]))[2]
+    x = photos / 255.0
+    graded = cg.apply_grade(x, table).numpy()
+    # the look's curve, piecewise linear between 65 knots (`color_grade._LOOK_PIECES`)
+    grid = np.linspace(0, 1, 65)
+    knots = cf.look_curve("warm", grid)
+    looked = np.stack([np.interp(x[..., c], grid, knots[:, c]) for c in range(3)], -1)
+    np.testing.assert_allclose(float(distance), np.mean((graded - looked) ** 2), rtol=1e-4)
+
+
+def test_config_refuses_bad_settings():
+    for bad in ({"lattice": 1}, {"look": "sepia"}, {"max_gain": 0.0}, {"max_cross": -1.0},
+                {"objective": "margin"}, {"diversity": 2.0}):
+        with pytest.raises(ValueError):
+            cg.ColorGradeConfig(**bad)
+
+
+def test_protect_with_color_grade_records_the_lattice(tmp_path, rng):
+    model_path = str(tmp_path / "tiny.keras")
+    tiny_models.trained_cnn().save(model_path)
+    keras.utils.set_random_seed(5)
+    (tmp_path / "photos").mkdir()
+    photos = {}
+    for i in range(2):
+        photos[f"p{i}.png"] = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+        Image.fromarray(photos[f"p{i}.png"]).save(tmp_path / "photos" / f"p{i}.png")
+    config = ProtectConfig.from_values(("color_grade",), {
+        "attacker": model_path, "steps": 3, "lattice": 5, "look": "vivid", "eot_samples": 1})
+    log = protect_folder(str(tmp_path / "photos"), str(tmp_path / "out"), config,
+                         show_progress=False)
+    assert log.ok and len(log.written) == 2
+    manifest = json.load(open(tmp_path / "out" / "protect.json"))
+    assert manifest["settings"]["settings"]["color_grade"]["look"] == "vivid"
+    for name, photo in photos.items():
+        record = manifest["photos"][name]["color_grade"]
+        assert record["lattice"] == 5 and record["look"] == "vivid"
+        rows = np.asarray(record["rgb"], np.float32)
+        assert rows.shape == (125, 3)
+        # .cube order: red fastest, then green, then blue
+        table = rows.reshape(5, 5, 5, 3).transpose(2, 1, 0, 3)
+        out = np.asarray(Image.open(tmp_path / "out" / name))
+        # The output is the recorded lattice applied to the original.
+        assert np.abs(out.astype(int) - cg.grade_photo(photo, table)).max() <= 1
+    with pytest.raises(ValueError, match="lattice"):
+        ProtectConfig.from_values(("color_grade",), {"lattice": 1})
