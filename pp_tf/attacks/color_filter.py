@@ -25,6 +25,9 @@ the second spends the change where the photo has its tones and only there.
 The curve is resolution-independent: it is optimised on a working-size copy
 of the photo and applied at full resolution as an exact 256-entry lookup
 table per channel (`lookup_table`, `apply_lookup_table`).
+
+The optimisation loop, the fooling and appeal terms and the Adam step are shared with
+`color_grade` (`optimise`, `fooling_and_appeal`, `adam_update`).
 """
 
 from __future__ import annotations

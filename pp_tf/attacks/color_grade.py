@@ -24,7 +24,9 @@ penalties:
   colour casts that flip between neighbouring tones). A table with a slope out of
   bounds pays the squared excess, times `bound_weight`.
 Without the bounds the optimiser finds such high-gain grades: they fool well and look
-like noise (BUILD_NOTES, ninth session).
+like noise (BUILD_NOTES, ninth session). By default each attacker also sees its plain
+view of the graded photo at every step, beside the EOT draw (`plain_view`, the colour
+filter's option), which raised the trained attackers' rate on the tuning photos.
 """
 
 from __future__ import annotations

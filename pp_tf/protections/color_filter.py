@@ -6,6 +6,9 @@ attacker ensemble, through EOT, while staying near the curve of a `look`
 (`natural`: the identity); with `nima`, an appeal term raises NIMA's score.
 The curve is applied to the full-resolution photo as an exact 256-entry lookup
 table per channel; its parameters go into the manifest (`protect.json`).
+
+The settings, help texts and `build` that `color_grade` shares with it live here too
+(`ColourAttackSettings`, `build_colour_attack`).
 """
 
 from __future__ import annotations
