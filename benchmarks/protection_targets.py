@@ -43,7 +43,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _PHOTOS = flags.DEFINE_string("photos", os.path.join(ROOT, "examples"), "Photo folder.")
 _LIMIT = flags.DEFINE_integer("limit", 0, "Use only the first N photos (0: all).")
-_METHODS = flags.DEFINE_list("methods", ["color_filter", "color_grade", "pgd", "noise"], "Methods to run.")
+_METHODS = flags.DEFINE_list("methods", ["color_filter", "color_grade", "pgd", "noise"],
+                             "Methods to run.")
 _TRAINED = flags.DEFINE_string("trained", "efficientnet_lite0,efficientnet_lite1",
                                "Attackers the methods optimise against.")
 _UNSEEN = flags.DEFINE_string("unseen", "efficientnet_lite2", "Attacker never optimised against.")
