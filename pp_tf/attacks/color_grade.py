@@ -175,9 +175,7 @@ class ColorGrade:
             tf.TensorSpec([], tf.float32)])
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{f.name}={getattr(self.config, f.name)!r}"
-                           for f in dataclasses.fields(self.config))
-        return f"ColorGrade({fields}; attackers={[a.name for a in self.attackers]})"
+        return pgd.attack_repr(self)
 
     def looked(self, photos):
         """`photos` (0-255) through the look's per-channel curve, on the 0-1 scale."""

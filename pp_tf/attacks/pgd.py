@@ -143,6 +143,15 @@ def check_objective(objective: str) -> None:
                          f"got {objective!r}")
 
 
+def attack_repr(attack) -> str:
+    """`Name(setting=value, ...; attackers=[...])` of a per-photo attack (PGD, the colour
+    filter, the colour grade) from its `config` dataclass and `attackers`: what the
+    manifest records of it."""
+    fields = ", ".join(f"{f.name}={getattr(attack.config, f.name)!r}"
+                       for f in dataclasses.fields(attack.config))
+    return f"{type(attack).__name__}({fields}; attackers={[a.name for a in attack.attackers]})"
+
+
 def label_spec(objective: Objective) -> tf.TensorSpec:
     """The `tf.function` signature of one attacker's labels for `objective`."""
     return tf.TensorSpec([None] if labels_per_photo(objective) == 1 else [None, None], tf.int32)
@@ -227,9 +236,7 @@ class PGD:
         return (int(shape[0]), max(1, round(shape[1] * scale)), max(1, round(shape[2] * scale)), 3)
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{f.name}={getattr(self.config, f.name)!r}"
-                           for f in dataclasses.fields(self.config))
-        return f"PGD({fields}; attackers={[a.name for a in self.attackers]})"
+        return attack_repr(self)
 
     def _start(self, zeros, seed):
         xi = self.config.xi
