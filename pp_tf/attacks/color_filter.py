@@ -165,17 +165,25 @@ class ColorFilterConfig:
     def __post_init__(self):
         if self.pieces < 2 or self.steps < 1 or self.learning_rate <= 0:
             raise ValueError(f"need pieces >= 2, steps >= 1, learning_rate > 0: {self}")
-        if self.look not in LOOKS:
-            raise ValueError(f"look must be one of {LOOKS}, got {self.look!r}")
         if self.look_distance not in ("curve", "photo"):
             raise ValueError(f"look_distance must be 'curve' or 'photo', got "
                              f"{self.look_distance!r}")
-        if self.look_weight < 0 or self.appeal_weight < 0 or self.eot_samples < 0 or (
-                self.max_change < 0):
-            raise ValueError(f"weights, eot_samples and max_change must be >= 0: {self}")
-        if not 0 <= self.diversity <= 1:
-            raise ValueError(f"diversity is a probability, got {self.diversity}")
-        pgd.check_objective(self.objective)
+        if self.max_change < 0:
+            raise ValueError(f"max_change must be >= 0, got {self.max_change}")
+        check_shared_settings(self)
+
+
+def check_shared_settings(config) -> None:
+    """Raises ValueError unless the settings that `ColorFilterConfig` and
+    `color_grade.ColorGradeConfig` share are valid: the look, the look and appeal
+    weights and EOT draws (>= 0), input diversity (a probability) and the objective."""
+    if config.look not in LOOKS:
+        raise ValueError(f"look must be one of {LOOKS}, got {config.look!r}")
+    if min(config.look_weight, config.appeal_weight, config.eot_samples) < 0:
+        raise ValueError(f"look_weight, appeal_weight and eot_samples must be >= 0: {config}")
+    if not 0 <= config.diversity <= 1:
+        raise ValueError(f"diversity is a probability, got {config.diversity}")
+    pgd.check_objective(config.objective)
 
 
 class ColorFilter:

@@ -140,15 +140,10 @@ class ColorGradeConfig:
     def __post_init__(self):
         if self.lattice < 2 or self.steps < 1 or self.learning_rate <= 0:
             raise ValueError(f"need lattice >= 2, steps >= 1, learning_rate > 0: {self}")
-        if self.look not in color_filter.LOOKS:
-            raise ValueError(f"look must be one of {color_filter.LOOKS}, got {self.look!r}")
-        if min(self.look_weight, self.smoothness, self.bound_weight, self.appeal_weight,
-               self.eot_samples, self.max_cross) < 0 or self.max_gain <= 0:
-            raise ValueError(f"weights, eot_samples and max_cross must be >= 0 and max_gain "
-                             f"> 0: {self}")
-        if not 0 <= self.diversity <= 1:
-            raise ValueError(f"diversity is a probability, got {self.diversity}")
-        pgd.check_objective(self.objective)
+        if min(self.smoothness, self.bound_weight, self.max_cross) < 0 or self.max_gain <= 0:
+            raise ValueError(f"smoothness, bound_weight and max_cross must be >= 0 and "
+                             f"max_gain > 0: {self}")
+        color_filter.check_shared_settings(self)
 
 
 class ColorGrade:
