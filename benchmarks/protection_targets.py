@@ -50,6 +50,8 @@ _TRAINED = flags.DEFINE_string("trained", "efficientnet_lite0,efficientnet_lite1
 _UNSEEN = flags.DEFINE_string("unseen", "efficientnet_lite2", "Attacker never optimised against.")
 _XI = flags.DEFINE_float("xi", 8.0, "pgd's budget, and the noise control's.")
 _SKIP_12MP = flags.DEFINE_boolean("skip_12mp", False, "Skip the 12 MP timing.")
+_PER_PHOTO = flags.DEFINE_boolean("per_photo", False, "Also print, for each photo, the rank of "
+                                  "each attacker's clean top-1 on the photo as saved.")
 _SETTINGS = flags.DEFINE_string("settings", "{}", "JSON {setting: value} overrides for every "
                                 "method that has the setting (e.g. '{\"steps\": 30}').")
 
@@ -64,11 +66,16 @@ def as_saved(photo: np.ndarray, fmt: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(image_io.encode_image(photo, fmt, 95))).convert("RGB"))
 
 
-def top5(attacker, photo: np.ndarray) -> np.ndarray:
+def ranking(attacker, photo: np.ndarray) -> np.ndarray:
+    """The attacker's classes on `photo`, most likely first."""
     import tensorflow as tf
 
     logits = attacker.logits(attacker.view(tf.constant(photo[None], tf.float32)))[0].numpy()
-    return np.argsort(-logits)[:5]
+    return np.argsort(-logits)
+
+
+def top5(attacker, photo: np.ndarray) -> np.ndarray:
+    return ranking(attacker, photo)[:5]
 
 
 def method_settings(name: str):
@@ -88,11 +95,16 @@ def measure(name, prepared, photos, attackers, trained: int) -> dict:
         seconds.append(time.perf_counter() - start)
         saved = as_saved(out, fmt)
         uploaded = simulate_upload(saved)
+        ranks = []
         for i, attacker in enumerate(attackers):
-            ranked = top5(attacker, saved)
-            gone[i] += clean[i] not in ranked
-            changed[i] += clean[i] != ranked[0]
+            ranked = ranking(attacker, saved)
+            ranks.append(int(np.flatnonzero(ranked == clean[i])[0]) + 1)
+            gone[i] += ranks[-1] > 5
+            changed[i] += ranks[-1] > 1
             gone_upload[i] += clean[i] not in top5(attacker, uploaded)
+        if _PER_PHOTO.value:
+            print(f"  {file_name}: clean top-1 now ranked "
+                  + ", ".join(f"{a.name} {r}" for a, r in zip(attackers, ranks)), flush=True)
         if saved.shape == photo.shape:
             psnrs.append(metrics.psnr(photo, saved))
             colour_distances.append(metrics.mean_ciede2000(photo, saved))

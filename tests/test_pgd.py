@@ -198,3 +198,44 @@ def test_protect_with_pgd_writes_outputs_and_records(tmp_path, rng):
     record = manifest["photos"]["p0.png"]["pgd"]
     assert record["clean_top1"]["tiny"].startswith("class_")
     assert 0 < record["max_change"] <= 6
+
+
+def test_per_photo_attacks_aim_at_the_top1_of_the_photo_not_of_its_working_copy(rng):
+    """`attack_working_photo` hands the attack each attacker's top-1 on the full photo.
+    The attacker here reads one pixel of its view: a noise photo's two-stage resize (the
+    working copy, then the view) gives that pixel another value than the one-stage view
+    of the photo, and the threshold between them makes the two top-1s differ."""
+    from types import SimpleNamespace
+
+    from pp_tf.protections import pgd as pgd_protection
+
+    photo = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    view = preprocessing.View(40, 32, "model", "custom")
+    full_value = float(view(photo[None].astype(np.float32))[0, 5, 5, 0])
+    work = pgd.working_photo(photo, 60)
+    work_value = float(view(work)[0, 5, 5, 0])
+    assert abs(full_value - work_value) > 1.0  # the two paths see that pixel differently
+    threshold = (full_value + work_value) / 2
+
+    def logits(x):  # class 1 iff the pixel is above the threshold
+        above = x[:, 5, 5, 0] - threshold
+        return tf.stack([tf.zeros_like(above), 100.0 * above], -1)
+
+    attacker = attacker_lib.Attacker("pixel", logits, ("below", "above"), view)
+    expected = int(full_value > threshold)
+    assert expected != int(work_value > threshold)
+
+    class RecordingAttack:
+        config = SimpleNamespace(objective="ce")
+
+        def __call__(self, work, labels, seed):
+            self.work_shape, self.labels = tuple(work.shape), labels
+            return "parameters"
+
+    attack = RecordingAttack()
+    result, record = pgd_protection.attack_working_photo(attack, [attacker], photo, 60, 0,
+                                                         "p.png")
+    assert result == "parameters" and attack.work_shape == (1, 60, 80, 3)
+    assert [int(label[0]) for label in attack.labels] == [expected]
+    assert record == {"working_shape": [60, 80],
+                      "clean_top1": {"pixel": ("below", "above")[expected]}}
