@@ -42,6 +42,7 @@ from pp_tf.attacker import Attacker
 from pp_tf.attacks import pgd
 
 Look = Literal["natural", "vivid", "warm"]
+EnsembleLoss = Literal["sum", "softmin"]
 LOOKS: tuple[str, ...] = ("natural", "vivid", "warm")
 AppealFn = Callable[[tf.Tensor], tf.Tensor]  # float photos [b, h, w, 3] 0-255 -> score [b]
 
@@ -156,6 +157,7 @@ class ColorFilterConfig:
     max_change: float = 0.0
     objective: pgd.Objective = "ce"
     confidence: float = 12.0  # the cap of the fooling loss (`pgd.member_losses`)
+    ensemble_loss: EnsembleLoss = "sum"  # how the members' losses add up (`fooling_and_appeal`)
     appeal_weight: float = 0.0  # on the NIMA mean score, when an appeal function is given
     eot_samples: int = 1
     plain_view: bool = False  # the plain view beside the EOT draws (`pgd.member_losses`)
@@ -176,7 +178,8 @@ class ColorFilterConfig:
 def check_shared_settings(config) -> None:
     """Raises ValueError unless the settings that `ColorFilterConfig` and
     `color_grade.ColorGradeConfig` share are valid: the look, the look and appeal
-    weights and EOT draws (>= 0), input diversity (a probability) and the objective."""
+    weights and EOT draws (>= 0), input diversity (a probability), the objective and the
+    ensemble loss."""
     if config.look not in LOOKS:
         raise ValueError(f"look must be one of {LOOKS}, got {config.look!r}")
     if min(config.look_weight, config.appeal_weight, config.eot_samples) < 0:
@@ -184,6 +187,9 @@ def check_shared_settings(config) -> None:
     if not 0 <= config.diversity <= 1:
         raise ValueError(f"diversity is a probability, got {config.diversity}")
     pgd.check_objective(config.objective)
+    if config.ensemble_loss not in ("sum", "softmin"):
+        raise ValueError(f"ensemble_loss must be 'sum' or 'softmin', got "
+                         f"{config.ensemble_loss!r}")
 
 
 class ColorFilter:
@@ -208,8 +214,8 @@ class ColorFilter:
         theta = tf.TensorSpec([3, config.pieces], tf.float32)
         labels = tuple(pgd.label_spec(config.objective) for _ in self.attackers)
         self.step = tf.function(self._step, input_signature=[
-            photos, photos, theta, theta, theta, labels, tf.TensorSpec([2], tf.int32),
-            tf.TensorSpec([], tf.float32)])
+            photos, photos, view_specs(self.attackers), theta, theta, theta, labels,
+            tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.float32)])
 
     def __repr__(self) -> str:
         return pgd.attack_repr(self)
@@ -218,12 +224,18 @@ class ColorFilter:
         """`photos` (0-255) through the look's curve, on the 0-1 scale."""
         return apply_curve(photos / 255.0, self.target_theta)
 
-    def objective(self, photos, theta, labels, seed, looked=None):
+    def render(self, photos, theta):
+        """Float photos or views (0-255) through the curve, 0-255."""
+        return apply_curve(photos / 255.0, theta) * 255.0
+
+    def objective(self, photos, theta, labels, seed, looked=None, views=None):
         """-> (total to minimise, per-attacker losses to raise, look distance, appeal).
-        `looked`: `self.looked(photos)`, when the caller has it already."""
+        `looked`: `self.looked(photos)`, when the caller has it already; `views`: each
+        attacker's view of the photo the curve is for (default: of `photos`)."""
         config = self.config
-        filtered = apply_curve(photos / 255.0, theta) * 255.0
-        losses, fooling, appeal = fooling_and_appeal(self, filtered, labels, seed)
+        filtered = self.render(photos, theta)
+        losses, fooling, appeal = fooling_and_appeal(self, photos, filtered, theta, labels,
+                                                     seed, views)
         if config.look_distance == "photo":
             looked = self.looked(photos) if looked is None else looked
             distance = tf.reduce_mean(tf.square(filtered / 255.0 - looked))
@@ -234,11 +246,11 @@ class ColorFilter:
         total = -fooling + config.look_weight * distance - config.appeal_weight * appeal
         return total, losses, distance, appeal
 
-    def _step(self, photos, looked, theta, first, second, labels, seed, count):
+    def _step(self, photos, looked, views, theta, first, second, labels, seed, count):
         """One Adam step on theta (then clamped at 0): -> (theta, first, second, total)."""
         with tf.GradientTape() as tape:
             tape.watch(theta)
-            total = self.objective(photos, theta, labels, seed, looked)[0]
+            total = self.objective(photos, theta, labels, seed, looked, views)[0]
         theta, first, second = adam_update(theta, tape.gradient(total, theta), first, second,
                                            count, self.config.learning_rate)
         theta = tf.maximum(theta, 0.0)
@@ -248,33 +260,67 @@ class ColorFilter:
             theta = project_to_band(theta, self.target_knots, self.config.max_change / 255.0)
         return theta, first, second, total
 
-    def __call__(self, photos, labels: Sequence | None = None, seed=None) -> np.ndarray:
-        return optimise(self, photos, self.target_theta, labels, seed)
+    def __call__(self, photos, labels: Sequence | None = None, seed=None,
+                 views: Sequence | None = None) -> np.ndarray:
+        return optimise(self, photos, self.target_theta, labels, seed, views)
 
 
-def fooling_and_appeal(attack, filtered, labels, seed):
-    """The terms that the colour attacks (`ColorFilter`, `color_grade.ColorGrade`) share,
-    on their `filtered` photos (0-255): -> (the loss each attacker should raise, their
-    sum averaged over the photos, the appeal score or 0)."""
+def view_specs(attackers: Sequence[Attacker]) -> tuple[tf.TensorSpec, ...]:
+    """The `tf.function` signature of each attacker's views `[b, crop, crop, 3]`."""
+    return tuple(tf.TensorSpec([None, a.view.crop_size, a.view.crop_size, 3], tf.float32)
+                 for a in attackers)
+
+
+def fooling_and_appeal(attack, photos, filtered, params, labels, seed, views=None):
+    """The terms that the colour attacks (`ColorFilter`, `color_grade.ColorGrade`) share:
+    -> (the loss each attacker should raise, the fooling term: their sum, or with
+    `ensemble_loss="softmin"` n times their soft minimum, averaged over the photos; the
+    appeal score of the `filtered` photos or 0).
+
+    The soft minimum, -log sum_i exp(-loss_i) (a temperature of one nat), gives each
+    member the gradient weight softmax(-loss)_i: the member that is fooled least gets
+    the most, where the sum lets the optimiser keep raising the member that is easiest
+    to fool. Times n, it equals the sum when all members' losses are equal.
+
+    Each attacker sees `attack.render(view, params)`: its view of the unfiltered photo
+    (`views`, default: of `photos`), filtered. A global colour map nearly commutes with
+    the view's resize, so the caller can hand in the views of the full-resolution photo
+    (`pgd.view_losses`), where the filtered working copy's views would differ by a second
+    resampling: on one tuning photo, a grade optimised through those views left Lite0's
+    label at rank 38 there and at rank 7 on the full photo (BUILD_NOTES, tenth session).
+    """
     config = attack.config
-    losses = pgd.member_losses(attack.attackers, filtered, labels, seed,
-                               eot_samples=config.eot_samples, diversity=config.diversity,
-                               plain_view=config.plain_view, objective=config.objective,
-                               confidence=config.confidence)
+    if views is None:
+        views = tuple(attacker.view(photos) for attacker in attack.attackers)
+    losses = pgd.view_losses(attack.attackers,
+                             tuple(attack.render(view, params) for view in views), labels,
+                             seed, eot_samples=config.eot_samples, diversity=config.diversity,
+                             plain_view=config.plain_view, objective=config.objective,
+                             confidence=config.confidence)
     appeal = (tf.reduce_mean(attack.appeal(filtered)) if attack.appeal is not None
               else tf.constant(0.0))
-    return losses, tf.reduce_mean(tf.add_n(list(losses))), appeal
+    if config.ensemble_loss == "softmin":
+        members = tf.stack(losses, 0)  # [n, b]
+        combined = -len(losses) * tf.reduce_logsumexp(-members, 0)
+    else:
+        combined = tf.add_n(list(losses))
+    return losses, tf.reduce_mean(combined), appeal
 
 
-def optimise(attack, photos, start, labels: Sequence | None = None, seed=None) -> np.ndarray:
+def optimise(attack, photos, start, labels: Sequence | None = None, seed=None,
+             views: Sequence | None = None) -> np.ndarray:
     """`attack.config.steps` of `attack.step` (-> parameters, Adam's moments, total) from
-    the parameters `start`, against each attacker's clean labels on `photos` (0-255)
-    unless `labels` are given: -> the last parameters."""
+    the parameters `start`, on `photos` (0-255) and each attacker's `views` of them
+    (default: its view of `photos`; or of the full-resolution photo that `photos` is a
+    working copy of), against each attacker's clean labels on its view unless `labels`
+    are given: -> the last parameters."""
     config = attack.config
     photos = tf.cast(tf.convert_to_tensor(photos), tf.float32)
+    if views is None:
+        views = tuple(attacker.view(photos) for attacker in attack.attackers)
+    views = tuple(tf.cast(view, tf.float32) for view in views)
     if labels is None:
-        labels = pgd.clean_labels(attack.attackers, photos,
-                                  pgd.labels_per_photo(config.objective))
+        labels = pgd.view_labels(attack.attackers, views, pgd.labels_per_photo(config.objective))
     labels = tuple(tf.convert_to_tensor(label, tf.int32) for label in labels)
     seed = np.asarray(seed if seed is not None else (config.seed, 0), np.int64)
     base = tf.constant((seed % (2 ** 31)).astype(np.int32))
@@ -283,6 +329,6 @@ def optimise(attack, photos, start, labels: Sequence | None = None, seed=None) -
     first = second = tf.zeros_like(params)
     for step in range(config.steps):
         params, first, second, _ = attack.step(
-            photos, looked, params, first, second, labels,
+            photos, looked, views, params, first, second, labels,
             base + tf.constant([0, 1000 * (step + 1)]), tf.constant(step + 1, tf.float32))
     return params.numpy()

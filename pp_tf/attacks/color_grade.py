@@ -131,6 +131,7 @@ class ColorGradeConfig:
     bound_weight: float = 1000.0  # on `slope_excess`
     objective: pgd.Objective = "ce"
     confidence: float = 12.0  # the cap of the fooling loss (`pgd.member_losses`)
+    ensemble_loss: color_filter.EnsembleLoss = "softmin"  # `color_filter.fooling_and_appeal`
     appeal_weight: float = 0.0  # on the NIMA mean score, when an appeal function is given
     eot_samples: int = 1
     plain_view: bool = True
@@ -166,8 +167,8 @@ class ColorGrade:
         table = tf.TensorSpec([config.lattice] * 3 + [3], tf.float32)
         labels = tuple(pgd.label_spec(config.objective) for _ in self.attackers)
         self.step = tf.function(self._step, input_signature=[
-            photos, photos, table, table, table, labels, tf.TensorSpec([2], tf.int32),
-            tf.TensorSpec([], tf.float32)])
+            photos, photos, color_filter.view_specs(self.attackers), table, table, table,
+            labels, tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.float32)])
 
     def __repr__(self) -> str:
         return pgd.attack_repr(self)
@@ -176,11 +177,17 @@ class ColorGrade:
         """`photos` (0-255) through the look's per-channel curve, on the 0-1 scale."""
         return color_filter.apply_curve(photos / 255.0, self.look_theta)
 
-    def objective(self, photos, table, labels, seed, looked=None):
-        """-> (total to minimise, per-attacker losses to raise, look distance, appeal)."""
+    def render(self, photos, table):
+        """Float photos or views (0-255) through the grade, 0-255."""
+        return apply_grade(photos / 255.0, table) * 255.0
+
+    def objective(self, photos, table, labels, seed, looked=None, views=None):
+        """-> (total to minimise, per-attacker losses to raise, look distance, appeal);
+        `looked` and `views` as in `color_filter.ColorFilter.objective`."""
         config = self.config
-        graded = apply_grade(photos / 255.0, table) * 255.0
-        losses, fooling, appeal = color_filter.fooling_and_appeal(self, graded, labels, seed)
+        graded = self.render(photos, table)
+        losses, fooling, appeal = color_filter.fooling_and_appeal(
+            self, photos, graded, table, labels, seed, views)
         looked = self.looked(photos) if looked is None else looked
         distance = tf.reduce_mean(tf.square(graded / 255.0 - looked))
         total = (-fooling + config.look_weight * distance - config.appeal_weight * appeal
@@ -188,15 +195,16 @@ class ColorGrade:
                  + config.bound_weight * slope_excess(table, config.max_gain, config.max_cross))
         return total, losses, distance, appeal
 
-    def _step(self, photos, looked, table, first, second, labels, seed, count):
+    def _step(self, photos, looked, views, table, first, second, labels, seed, count):
         """One Adam step on the nodes, kept inside the RGB cube:
         -> (table, first, second, total)."""
         with tf.GradientTape() as tape:
             tape.watch(table)
-            total = self.objective(photos, table, labels, seed, looked)[0]
+            total = self.objective(photos, table, labels, seed, looked, views)[0]
         table, first, second = color_filter.adam_update(
             table, tape.gradient(total, table), first, second, count, self.config.learning_rate)
         return tf.clip_by_value(table, 0.0, 1.0), first, second, total
 
-    def __call__(self, photos, labels: Sequence | None = None, seed=None) -> np.ndarray:
-        return color_filter.optimise(self, photos, self.start, labels, seed)
+    def __call__(self, photos, labels: Sequence | None = None, seed=None,
+                 views: Sequence | None = None) -> np.ndarray:
+        return color_filter.optimise(self, photos, self.start, labels, seed, views)

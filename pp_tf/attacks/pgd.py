@@ -84,11 +84,23 @@ def set_cross_entropy(logits, label_sets):
 def member_losses(attackers: Sequence[Attacker], photos, labels: Sequence, seed, *,
                   eot_samples: int = 1, diversity: float = 0.0, plain_view: bool = False,
                   objective: Objective = "ce", confidence: float = 0.0) -> tuple[tf.Tensor, ...]:
+    """`view_losses` on each attacker's view of `photos` (float `[b, h, w, 3]`, 0-255,
+    differentiable): the loss each attacker should stop seeing the clean label with."""
+    return view_losses(attackers, tuple(attacker.view(photos) for attacker in attackers),
+                       labels, seed, eot_samples=eot_samples, diversity=diversity,
+                       plain_view=plain_view, objective=objective, confidence=confidence)
+
+
+def view_losses(attackers: Sequence[Attacker], views: Sequence, labels: Sequence, seed, *,
+                eot_samples: int = 1, diversity: float = 0.0, plain_view: bool = False,
+                objective: Objective = "ce", confidence: float = 0.0) -> tuple[tf.Tensor, ...]:
     """The loss each attacker should stop seeing the clean label with, `[b]` per attacker.
 
     Args:
-        attackers: the ensemble; each member sees `photos` through its own view.
-        photos: float `[b, h, w, 3]`, 0-255, differentiable.
+        attackers: the ensemble.
+        views: one float `[b, crop, crop, 3]` (0-255, differentiable) per attacker: the
+            photos as that attacker sees them (`attacker.view`; `member_losses` takes
+            them from photos).
         labels: one int `[b]` per attacker, its clean top-1; `[b, 5]`, its clean top 5,
             for `top5_set` (`labels_per_photo`).
         seed: int32 `[2]` for the stateless random transforms.
@@ -109,8 +121,7 @@ def member_losses(attackers: Sequence[Attacker], photos, labels: Sequence, seed,
     """
     seed = tf.convert_to_tensor(seed, tf.int32)
     losses = []
-    for index, (attacker, label) in enumerate(zip(attackers, labels)):
-        view = attacker.view(photos)
+    for index, (attacker, view, label) in enumerate(zip(attackers, views, labels)):
         crop = attacker.view.crop_size
         inputs = []
         for sample in range(max(eot_samples, 1)):
@@ -162,9 +173,15 @@ def clean_labels(attackers: Sequence[Attacker], photos, top: int = 1) -> tuple[t
     `top` classes `[b, top]`, best first (all classes but one for a classifier of no more
     than `top`, so that the set can be left)."""
     photos = tf.convert_to_tensor(photos, tf.float32)
+    return view_labels(attackers, tuple(attacker.view(photos) for attacker in attackers), top)
+
+
+def view_labels(attackers: Sequence[Attacker], views: Sequence, top: int = 1
+                ) -> tuple[tf.Tensor, ...]:
+    """`clean_labels` from each attacker's view of the photos (`attacker.view`)."""
     labels = []
-    for attacker in attackers:
-        logits = attacker.logits(attacker.view(photos))
+    for attacker, view in zip(attackers, views):
+        logits = attacker.logits(view)
         if top == 1:
             labels.append(tf.argmax(logits, -1, output_type=tf.int32))
         else:

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from pp_tf import attacker as attacker_lib
-from pp_tf.attacks import color_filter, pgd
+from pp_tf.attacks import color_filter
 from pp_tf.protections.base import PhotoContext, Prepared, Protection, register
 from pp_tf.protections.pgd import (ATTACKER_HELP, DEFAULT_ATTACKERS, DIVERSITY_HELP, EOT_HELP,
                                    OBJECTIVE_HELP, STEPS_HELP, WORKING_SIZE_HELP,
@@ -35,6 +35,8 @@ LOOK_HELP = ("Colours the filter or grade stays near: natural (the photo's own),
              "contrast S-curve), warm (red up, blue down).")
 LOOK_WEIGHT_HELP = "Weight of the mean squared distance from the look."
 CONFIDENCE_HELP = "Cap of the fooling loss (cross-entropy of the clean label)."
+ENSEMBLE_LOSS_HELP = ("How the attackers' fooling losses add up: sum, or softmin (n times their "
+                      "soft minimum: the attacker fooled least gets the most weight).")
 NIMA_HELP = "NIMA SavedModel (port_weights) or .keras scorer: adds an appeal term."
 APPEAL_WEIGHT_HELP = "Weight of NIMA's mean score when --nima is given."
 PLAIN_VIEW_HELP = ("Also the attackers' plain view of the photo at every step, beside the "
@@ -82,6 +84,8 @@ class ColorFilterSettings(ColourAttackSettings):
                                                       "color_filter).")
     objective: Literal["ce", "top5", "top5_set"] = setting(_DEFAULTS.objective, OBJECTIVE_HELP)
     confidence: float = setting(_DEFAULTS.confidence, CONFIDENCE_HELP)
+    ensemble_loss: Literal["sum", "softmin"] = setting(_DEFAULTS.ensemble_loss,
+                                                       ENSEMBLE_LOSS_HELP)
     eot_samples: int = setting(_DEFAULTS.eot_samples, EOT_HELP)
     plain_view: bool = setting(_DEFAULTS.plain_view, PLAIN_VIEW_HELP)
     diversity: float = setting(_DEFAULTS.diversity, DIVERSITY_HELP)
@@ -92,7 +96,7 @@ class ColorFilterSettings(ColourAttackSettings):
             look=self.look, look_weight=self.look_weight, look_distance=self.look_distance,
             max_change=self.max_change,
             objective=self.objective,
-            confidence=self.confidence,
+            confidence=self.confidence, ensemble_loss=self.ensemble_loss,
             appeal_weight=self.appeal_weight if self.nima else 0.0,
             eot_samples=self.eot_samples, plain_view=self.plain_view,
             diversity=self.diversity, seed=self.seed)
@@ -138,6 +142,22 @@ def curve_record(theta: np.ndarray, look: str) -> dict:
                        "x and y in [0, 1], channels RGB"}
 
 
+# The colour attacks' working copy: the attackers see their views of the full photo
+# (`attack_working_photo(full_views=True)`), so the copy only measures the look distance, a
+# mean over its pixels that a small copy estimates well, and feeds NIMA its input size.
+LOOK_WORKING_SIZE = 128
+
+
+def colour_working_size(settings: ColourAttackSettings) -> int:
+    """The shorter side of a colour attack's working copy: `working_size` if set, else
+    `LOOK_WORKING_SIZE`, or NIMA's input size when a NIMA model is given."""
+    from pp_tf.models import nima
+
+    if settings.working_size:
+        return settings.working_size
+    return nima.INPUT_SIZE if settings.nima else LOOK_WORKING_SIZE
+
+
 def build_colour_attack(settings: ColourAttackSettings, name: str, attack_class: Callable,
                         describe: Callable, render: Callable) -> Prepared:
     """The `build` of color_filter and color_grade: `attack_class(attackers, config,
@@ -146,11 +166,11 @@ def build_colour_attack(settings: ColourAttackSettings, name: str, attack_class:
     attackers = attacker_lib.load_attackers(settings.attacker)
     appeal = load_appeal(settings.nima) if settings.nima else None
     attack = attack_class(attackers, settings.config(), appeal)
-    size = pgd.working_size(attackers, settings.working_size)
+    size = colour_working_size(settings)
 
     def apply(photo: np.ndarray, context: PhotoContext) -> np.ndarray:
         parameters, record = attack_working_photo(attack, attackers, photo, size,
-                                                  settings.seed, context.name)
+                                                  settings.seed, context.name, full_views=True)
         context.record[name] = {**describe(parameters, settings.look), **record}
         return render(photo, parameters)
 

@@ -16,7 +16,8 @@ import numpy as np
 
 from pp_tf.attacks import color_grade
 from pp_tf.protections.base import Prepared, Protection, register
-from pp_tf.protections.color_filter import (CONFIDENCE_HELP, LEARNING_RATE_HELP,
+from pp_tf.protections.color_filter import (CONFIDENCE_HELP, ENSEMBLE_LOSS_HELP,
+                                            LEARNING_RATE_HELP,
                                             LOOK_WEIGHT_HELP, PLAIN_VIEW_HELP,
                                             ColourAttackSettings, build_colour_attack)
 from pp_tf.protections.pgd import DIVERSITY_HELP, EOT_HELP, OBJECTIVE_HELP, STEPS_HELP, setting
@@ -41,6 +42,8 @@ class ColorGradeSettings(ColourAttackSettings):
                                                           "--max_gain and --max_cross.")
     objective: Literal["ce", "top5", "top5_set"] = setting(_DEFAULTS.objective, OBJECTIVE_HELP)
     confidence: float = setting(_DEFAULTS.confidence, CONFIDENCE_HELP)
+    ensemble_loss: Literal["sum", "softmin"] = setting(_DEFAULTS.ensemble_loss,
+                                                       ENSEMBLE_LOSS_HELP)
     eot_samples: int = setting(_DEFAULTS.eot_samples, EOT_HELP)
     plain_view: bool = setting(_DEFAULTS.plain_view, PLAIN_VIEW_HELP)
     diversity: float = setting(_DEFAULTS.diversity, DIVERSITY_HELP)
@@ -51,6 +54,7 @@ class ColorGradeSettings(ColourAttackSettings):
             look=self.look, look_weight=self.look_weight, smoothness=self.smoothness,
             max_gain=self.max_gain, max_cross=self.max_cross, bound_weight=self.bound_weight,
             objective=self.objective, confidence=self.confidence,
+            ensemble_loss=self.ensemble_loss,
             appeal_weight=self.appeal_weight if self.nima else 0.0,
             eot_samples=self.eot_samples, plain_view=self.plain_view,
             diversity=self.diversity, seed=self.seed)

@@ -37,8 +37,9 @@ DIVERSITY_HELP = ("Probability of a random resize-and-pad of each attacker input
 OBJECTIVE_HELP = ("What the attack raises per attacker: ce (cross-entropy of its clean top-1, "
                   "capped), top5 (that label's margin below the fifth other class), top5_set "
                   "(cross-entropy of its clean top 5 together, capped).")
-WORKING_SIZE_HELP = ("Shorter side at which a per-photo attack is optimised (0: the largest "
-                     "attacker view's resize size).")
+WORKING_SIZE_HELP = ("Shorter side of the working copy a per-photo attack is optimised on (0: "
+                     "pgd, the largest attacker view's resize size; color_filter and "
+                     "color_grade, 128, or 224 with --nima).")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,23 +84,28 @@ def photo_seed(seed: int, name: str) -> np.ndarray:
 
 
 def attack_working_photo(attack, attackers, photo: np.ndarray, working_side: int, seed: int,
-                         name: str):
+                         name: str, full_views: bool = False):
     """Runs a per-photo attack (`attack(work, labels, seed)`: PGD, the colour filter or the
     colour grade) on the working-size copy of `photo` against each attacker's clean top-1
     (its top 5 for the `top5_set` objective) on `photo` itself, which is what an attacker
     sees and what `evaluate` judges against. The working copy's own top-1 can differ: on
     about one photo-attacker pair in ten of the tuning and bundled photos it is the photo's
     second or third class (BUILD_NOTES, tenth session), and an attack aimed at it leaves
-    the photo's top-1 in place.
+    the photo's top-1 in place. With `full_views`, the attack also gets each attacker's
+    view of `photo` (`attack(..., views=)`): the colour attacks optimise a global colour
+    map through them; a perturbation lives on the working copy and cannot.
 
     Returns:
         (what the attack returns, the manifest's record of the working shape and the
         clean top-1 of every attacker).
     """
     work = pgd.working_photo(photo, working_side)
-    labels = pgd.clean_labels(attackers, tf.cast(photo[None], tf.float32),
-                              pgd.labels_per_photo(attack.config.objective))
-    result = attack(work, labels, photo_seed(seed, name))
+    full = tf.cast(photo[None], tf.float32)
+    views = tuple(attacker.view(full) for attacker in attackers)
+    del full
+    labels = pgd.view_labels(attackers, views, pgd.labels_per_photo(attack.config.objective))
+    extra = {"views": views} if full_views else {}
+    result = attack(work, labels, photo_seed(seed, name), **extra)
     record = {"working_shape": [int(n) for n in work.shape[1:3]],
               "clean_top1": {a.name: a.class_names[int(np.ravel(label[0])[0])]
                              for a, label in zip(attackers, labels)}}
