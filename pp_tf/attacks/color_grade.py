@@ -26,7 +26,11 @@ penalties:
 Without the bounds the optimiser finds such high-gain grades: they fool well and look
 like noise (BUILD_NOTES, ninth session). By default each attacker also sees its plain
 view of the graded photo at every step, beside the EOT draw (`plain_view`, the colour
-filter's option), which raised the trained attackers' rate on the tuning photos.
+filter's option), which raised the trained attackers' rate on the tuning photos; and the
+members' losses combine as a soft minimum (`ensemble_loss="softmin"`), so that the
+attacker fooled least gets the most weight: with the sum, Lite1 lagged behind Lite0
+(BUILD_NOTES, tenth session). Through `protect`, each attacker sees its own view of the
+full-resolution photo, graded (`color_filter.fooling_and_appeal`).
 """
 
 from __future__ import annotations
