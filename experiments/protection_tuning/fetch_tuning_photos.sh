@@ -6,7 +6,7 @@
 # of opencv-doc that are (aero1, home.jpg, leuvenA, squirrel_cls and others) are left out.
 # Two of the 17 show the same scene as a bundled photo from another exposure or viewpoint
 # (leuvenB: leuven_street; aero3: aerial_city); BUILD_NOTES says so where it matters.
-# Never add Debian's mate-backgrounds or plasma-workspace-wallpapers: they are held out.
+# Never add the Debian wallpaper sets that the project holds out (the project brief).
 # Usage: bash experiments/protection_tuning/fetch_tuning_photos.sh DEST
 set -euo pipefail
 DEST="${1:?destination folder}"

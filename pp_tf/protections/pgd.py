@@ -13,7 +13,6 @@ import dataclasses
 from typing import Literal
 
 import numpy as np
-import tensorflow as tf
 
 from pp_tf import attacker as attacker_lib
 from pp_tf.attacks import pgd
@@ -90,7 +89,7 @@ def attack_working_photo(attack, attackers, photo: np.ndarray, working_side: int
     (its top 5 for the `top5_set` objective) on `photo` itself, which is what an attacker
     sees and what `evaluate` judges against. The working copy's own top-1 can differ: on
     about one photo-attacker pair in ten of the tuning and bundled photos it is the photo's
-    second or third class (BUILD_NOTES, tenth session), and an attack aimed at it leaves
+    second to fifth class (BUILD_NOTES, tenth session), and an attack aimed at it leaves
     the photo's top-1 in place. With `full_views`, the attack also gets each attacker's
     view of `photo` (`attack(..., views=)`): the colour attacks optimise a global colour
     map through them; a perturbation lives on the working copy and cannot.
@@ -100,9 +99,7 @@ def attack_working_photo(attack, attackers, photo: np.ndarray, working_side: int
         clean top-1 of every attacker).
     """
     work = pgd.working_photo(photo, working_side)
-    full = tf.cast(photo[None], tf.float32)
-    views = tuple(attacker.view(full) for attacker in attackers)
-    del full
+    views = tuple(attacker.view(photo[None]) for attacker in attackers)
     labels = pgd.view_labels(attackers, views, pgd.labels_per_photo(attack.config.objective))
     extra = {"views": views} if full_views else {}
     result = attack(work, labels, photo_seed(seed, name), **extra)
