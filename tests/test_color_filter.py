@@ -1,7 +1,5 @@
 """The adversarial colour filter (pp_tf.attacks.color_filter, method `color_filter`)."""
 
-import json
-
 import keras
 import numpy as np
 import pytest
@@ -12,9 +10,9 @@ import tiny_models
 from pp_tf import export
 from pp_tf.attacks import color_filter as cf
 from pp_tf.attacks import pgd
-from pp_tf.protect import ProtectConfig, protect_folder
+from pp_tf.protect import ProtectConfig
 from pp_tf.protections import color_filter as cf_method
-from test_pgd import other_attacker, tiny_attacker
+from test_pgd import other_attacker, protect_noise_photos, tiny_attacker
 
 
 def test_the_curve_is_the_identity_at_init_and_monotone_for_any_theta(rng):
@@ -180,23 +178,10 @@ def test_nima_appeal_from_an_export_is_differentiable_and_matches_its_signature(
 
 
 def test_protect_with_color_filter_records_the_curve(tmp_path, rng):
-    model_path = str(tmp_path / "tiny.keras")
-    tiny_models.trained_cnn().save(model_path)
-    keras.utils.set_random_seed(5)
-    nima_path = str(tmp_path / "nima.keras")
-    tiny_nima().save(nima_path)
-    (tmp_path / "photos").mkdir()
-    photos = {}
-    for i in range(2):
-        photos[f"p{i}.png"] = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
-        Image.fromarray(photos[f"p{i}.png"]).save(tmp_path / "photos" / f"p{i}.png")
-    config = ProtectConfig.from_values(("color_filter",), {
-        "attacker": model_path, "steps": 3, "pieces": 8, "look": "warm", "nima": nima_path,
-        "eot_samples": 1, "objective": "top5_set"})
-    log = protect_folder(str(tmp_path / "photos"), str(tmp_path / "out"), config,
-                         show_progress=False)
+    photos, log, manifest = protect_noise_photos(tmp_path, rng, "color_filter", {
+        "steps": 3, "pieces": 8, "look": "warm", "eot_samples": 1, "objective": "top5_set"},
+        models={"nima": tiny_nima()})
     assert log.ok and len(log.written) == 2
-    manifest = json.load(open(tmp_path / "out" / "protect.json"))
     assert manifest["settings"]["attackers"] == ["tiny"]
     assert manifest["settings"]["settings"]["color_filter"]["look"] == "warm"
     for name, photo in photos.items():

@@ -1,8 +1,5 @@
 """The adversarial colour grade (pp_tf.attacks.color_grade, method `color_grade`)."""
 
-import json
-
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -12,8 +9,8 @@ import tiny_models
 from pp_tf.attacks import color_filter as cf
 from pp_tf.attacks import color_grade as cg
 from pp_tf.attacks import pgd
-from pp_tf.protect import ProtectConfig, protect_folder
-from test_pgd import other_attacker, tiny_attacker
+from pp_tf.protect import ProtectConfig
+from test_pgd import other_attacker, protect_noise_photos, tiny_attacker
 
 
 def test_the_grade_is_the_identity_at_init_on_every_8_bit_colour(rng):
@@ -133,20 +130,9 @@ def test_config_refuses_bad_settings():
 
 
 def test_protect_with_color_grade_records_the_lattice(tmp_path, rng):
-    model_path = str(tmp_path / "tiny.keras")
-    tiny_models.trained_cnn().save(model_path)
-    keras.utils.set_random_seed(5)
-    (tmp_path / "photos").mkdir()
-    photos = {}
-    for i in range(2):
-        photos[f"p{i}.png"] = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
-        Image.fromarray(photos[f"p{i}.png"]).save(tmp_path / "photos" / f"p{i}.png")
-    config = ProtectConfig.from_values(("color_grade",), {
-        "attacker": model_path, "steps": 3, "lattice": 5, "look": "vivid", "eot_samples": 1})
-    log = protect_folder(str(tmp_path / "photos"), str(tmp_path / "out"), config,
-                         show_progress=False)
+    photos, log, manifest = protect_noise_photos(tmp_path, rng, "color_grade", {
+        "steps": 3, "lattice": 5, "look": "vivid", "eot_samples": 1})
     assert log.ok and len(log.written) == 2
-    manifest = json.load(open(tmp_path / "out" / "protect.json"))
     assert manifest["settings"]["settings"]["color_grade"]["look"] == "vivid"
     for name, photo in photos.items():
         record = manifest["photos"][name]["color_grade"]

@@ -32,6 +32,29 @@ def other_attacker():
     return attacker_lib.from_keras(model, [f"k{i}" for i in range(5)], "other", view)
 
 
+def protect_noise_photos(tmp_path, rng, method: str, values: dict, models: dict = ()):
+    """`protect --method=method` with the tiny trained CNN as `--attacker` (and any other
+    `models`: {flag: keras model}, saved beside it) on two 40x60 noise photos written to
+    tmp_path/photos; -> ({name: photo}, the run's log, its manifest)."""
+    model_path = str(tmp_path / "tiny.keras")
+    tiny_models.trained_cnn().save(model_path)
+    paths = {"attacker": model_path}
+    for flag, model in dict(models).items():
+        paths[flag] = str(tmp_path / f"{flag}.keras")
+        model.save(paths[flag])
+    keras.utils.set_random_seed(5)
+    (tmp_path / "photos").mkdir()
+    photos = {}
+    for i in range(2):
+        photos[f"p{i}.png"] = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+        Image.fromarray(photos[f"p{i}.png"]).save(tmp_path / "photos" / f"p{i}.png")
+    config = ProtectConfig.from_values((method,), {**paths, **values})
+    log = protect_folder(str(tmp_path / "photos"), str(tmp_path / "out"), config,
+                         show_progress=False)
+    with open(tmp_path / "out" / "protect.json") as manifest:
+        return photos, log, json.load(manifest)
+
+
 @pytest.mark.parametrize("objective, delta_scale, drop",
                          [("ce", 1.0, 0.3), ("top5", 0.5, 0.2), ("top5_set", 1.0, 0.3)])
 def test_pgd_lowers_the_clean_label_probability(objective, delta_scale, drop):
@@ -177,23 +200,13 @@ def test_input_diversity_shrinks_and_pads_with_gradients(rng):
 
 
 def test_protect_with_pgd_writes_outputs_and_records(tmp_path, rng):
-    model_path = str(tmp_path / "tiny.keras")
-    tiny_models.trained_cnn().save(model_path)
-    (tmp_path / "photos").mkdir()
-    photos = {}
-    for i in range(2):
-        photos[f"p{i}.png"] = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
-        Image.fromarray(photos[f"p{i}.png"]).save(tmp_path / "photos" / f"p{i}.png")
-    config = ProtectConfig.from_values(("pgd",), {"attacker": model_path, "steps": 2,
-                                                  "xi": 6.0, "eot_samples": 1})
-    log = protect_folder(str(tmp_path / "photos"), str(tmp_path / "out"), config,
-                         show_progress=False)
+    photos, log, manifest = protect_noise_photos(tmp_path, rng, "pgd", {
+        "steps": 2, "xi": 6.0, "eot_samples": 1})
     assert log.ok and len(log.written) == 2
     for name, photo in photos.items():
         out = np.asarray(Image.open(tmp_path / "out" / name))
         assert out.shape == photo.shape
         assert np.abs(out.astype(np.int16) - photo).max() <= 6
-    manifest = json.load(open(tmp_path / "out" / "protect.json"))
     assert manifest["settings"]["attackers"] == ["tiny"]
     record = manifest["photos"]["p0.png"]["pgd"]
     assert record["clean_top1"]["tiny"].startswith("class_")
