@@ -32,14 +32,14 @@ def other_attacker():
     return attacker_lib.from_keras(model, [f"k{i}" for i in range(5)], "other", view)
 
 
-def protect_noise_photos(tmp_path, rng, method: str, values: dict, models: dict = ()):
+def protect_noise_photos(tmp_path, rng, method: str, values: dict, models: dict | None = None):
     """`protect --method=method` with the tiny trained CNN as `--attacker` (and any other
     `models`: {flag: keras model}, saved beside it) on two 40x60 noise photos written to
     tmp_path/photos; -> ({name: photo}, the run's log, its manifest)."""
     model_path = str(tmp_path / "tiny.keras")
     tiny_models.trained_cnn().save(model_path)
     paths = {"attacker": model_path}
-    for flag, model in dict(models).items():
+    for flag, model in (models or {}).items():
         paths[flag] = str(tmp_path / f"{flag}.keras")
         model.save(paths[flag])
     keras.utils.set_random_seed(5)
