@@ -33,7 +33,7 @@ The optimisation loop, the fooling and appeal terms and the Adam step are shared
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Literal, Sequence
+from typing import Callable, Literal, Sequence, get_args
 
 import numpy as np
 import tensorflow as tf
@@ -187,8 +187,8 @@ def check_shared_settings(config) -> None:
     if not 0 <= config.diversity <= 1:
         raise ValueError(f"diversity is a probability, got {config.diversity}")
     pgd.check_objective(config.objective)
-    if config.ensemble_loss not in ("sum", "softmin"):
-        raise ValueError(f"ensemble_loss must be 'sum' or 'softmin', got "
+    if config.ensemble_loss not in get_args(EnsembleLoss):
+        raise ValueError(f"ensemble_loss must be one of {get_args(EnsembleLoss)}, got "
                          f"{config.ensemble_loss!r}")
 
 
