@@ -32,6 +32,9 @@ class Attacker:
     logits: Callable[[tf.Tensor], tf.Tensor]
     class_names: tuple[str, ...]
     view: preprocessing.View = preprocessing.DEFAULT_VIEW
+    # the Keras model behind `logits`, where there is one (`from_keras`): what
+    # `pp_tf.attacks.ghost` rewires; None for a SavedModel export or a plain function
+    model: object = None
 
     @functools.cached_property
     def _probabilities(self):
@@ -59,7 +62,8 @@ def from_keras(model, class_names, name: str | None = None,
                                   normalization="model", label_space="custom")
     if view.crop_size != crop:
         raise ValueError(f"{name or model.name}: view crop {view.crop_size} != model input {crop}")
-    return Attacker(name or model.name, lambda x: model(x, training=False), tuple(class_names), view)
+    return Attacker(name or model.name, lambda x: model(x, training=False), tuple(class_names),
+                    view, model)
 
 
 def load_attacker(spec: str, source: str | None = None) -> Attacker:

@@ -39,7 +39,7 @@ import numpy as np
 import tensorflow as tf
 
 from pp_tf.attacker import Attacker
-from pp_tf.attacks import pgd
+from pp_tf.attacks import ghost, pgd
 
 Look = Literal["natural", "vivid", "warm"]
 EnsembleLoss = Literal["sum", "softmin"]
@@ -162,6 +162,7 @@ class ColorFilterConfig:
     eot_samples: int = 1
     plain_view: bool = False  # the plain view beside the EOT draws (`pgd.member_losses`)
     diversity: float = 0.5
+    skip_erosion: float = 0.0  # of the ghost surrogates the steps see (`ghost`; 0: none)
     seed: int = 0
 
     def __post_init__(self):
@@ -178,14 +179,16 @@ class ColorFilterConfig:
 def check_shared_settings(config) -> None:
     """Raises ValueError unless the settings that `ColorFilterConfig` and
     `color_grade.ColorGradeConfig` share are valid: the look, the look and appeal
-    weights and EOT draws (>= 0), input diversity (a probability), the objective and the
-    ensemble loss."""
+    weights and EOT draws (>= 0), input diversity (a probability), the skip erosion (in
+    [0, 1)), the objective and the ensemble loss."""
     if config.look not in LOOKS:
         raise ValueError(f"look must be one of {LOOKS}, got {config.look!r}")
     if min(config.look_weight, config.appeal_weight, config.eot_samples) < 0:
         raise ValueError(f"look_weight, appeal_weight and eot_samples must be >= 0: {config}")
     if not 0 <= config.diversity <= 1:
         raise ValueError(f"diversity is a probability, got {config.diversity}")
+    if not 0 <= config.skip_erosion < 1:
+        raise ValueError(f"skip_erosion must be in [0, 1), got {config.skip_erosion}")
     pgd.check_objective(config.objective)
     if config.ensemble_loss not in get_args(EnsembleLoss):
         raise ValueError(f"ensemble_loss must be one of {get_args(EnsembleLoss)}, got "
@@ -206,6 +209,7 @@ class ColorFilter:
             raise ValueError("the colour filter needs at least one attacker")
         self.attackers = tuple(attackers)
         self.config = config
+        self.ghosts = ghost.eroded_ensemble(self.attackers, config.skip_erosion)
         self.appeal = appeal
         self.target = tf.constant(look_curve(config.look, np.linspace(0, 1, 256)))  # [256, 3]
         self.target_theta = tf.constant(look_theta(config.look, config.pieces))
@@ -282,7 +286,8 @@ def fooling_and_appeal(attack, photos, filtered, params, labels, seed, views=Non
     the most, where the sum lets the optimiser keep raising the member that is easiest
     to fool. Times n, it equals the sum when all members' losses are equal.
 
-    Each attacker sees `attack.render(view, params)`: its view of the unfiltered photo
+    Each attacker sees `attack.render(view, params)`, through its ghost (`attack.ghosts`,
+    the attacker itself without skip erosion): its view of the unfiltered photo
     (`views`, default: of `photos`), filtered. A global colour map nearly commutes with
     the view's resize, so the caller can hand in the views of the full-resolution photo
     (`pgd.view_losses`), where the filtered working copy's views would differ by a second
@@ -292,7 +297,7 @@ def fooling_and_appeal(attack, photos, filtered, params, labels, seed, views=Non
     config = attack.config
     if views is None:
         views = tuple(attacker.view(photos) for attacker in attack.attackers)
-    losses = pgd.view_losses(attack.attackers,
+    losses = pgd.view_losses(tuple(member.attacker for member in attack.ghosts),
                              tuple(attack.render(view, params) for view in views), labels,
                              seed, eot_samples=config.eot_samples, diversity=config.diversity,
                              plain_view=config.plain_view, objective=config.objective,
@@ -313,7 +318,8 @@ def optimise(attack, photos, start, labels: Sequence | None = None, seed=None,
     the parameters `start`, on `photos` (0-255) and each attacker's `views` of them
     (default: its view of `photos`; or of the full-resolution photo that `photos` is a
     working copy of), against each attacker's clean labels on its view unless `labels`
-    are given: -> the last parameters."""
+    are given: -> the last parameters. The ghosts (`attack.ghosts`) are reseeded from
+    `seed` first, so a photo gets the same grade in any run."""
     config = attack.config
     photos = tf.cast(tf.convert_to_tensor(photos), tf.float32)
     if views is None:
@@ -324,6 +330,7 @@ def optimise(attack, photos, start, labels: Sequence | None = None, seed=None,
     labels = tuple(tf.convert_to_tensor(label, tf.int32) for label in labels)
     seed = np.asarray(seed if seed is not None else (config.seed, 0), np.int64)
     base = tf.constant((seed % (2 ** 31)).astype(np.int32))
+    ghost.reseed(attack.ghosts, seed)
     looked = attack.looked(photos)  # the same at every step
     params = tf.convert_to_tensor(start, tf.float32)
     first = second = tf.zeros_like(params)

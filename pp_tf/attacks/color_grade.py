@@ -30,7 +30,11 @@ filter's option), which raised the trained attackers' rate on the tuning photos;
 members' losses combine as a soft minimum (`ensemble_loss="softmin"`), so that the
 attacker fooled least gets the most weight: with the sum, Lite1 lagged behind Lite0
 (BUILD_NOTES, tenth session). Through `protect`, each attacker sees its own view of the
-full-resolution photo, graded (`color_filter.fooling_and_appeal`).
+full-resolution photo, graded (`color_filter.fooling_and_appeal`). And the steps see the
+attackers as ghosts (`ghost`, `skip_erosion` 0.22, Li et al., AAAI 2020): every residual
+shortcut scaled by a fresh random factor, so the grade fits a family of perturbed copies
+of the trained attackers rather than their quirks; it moved the unseen attacker's label
+further down on the tuning photos (BUILD_NOTES, twelfth session).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ import numpy as np
 import tensorflow as tf
 
 from pp_tf.attacker import Attacker
-from pp_tf.attacks import color_filter, pgd
+from pp_tf.attacks import color_filter, ghost, pgd
 
 # The pieces of the look's per-channel curve that the distance is measured against.
 _LOOK_PIECES = 64
@@ -128,7 +132,7 @@ class ColorGradeConfig:
     steps: int = 120
     learning_rate: float = 0.01  # Adam's step on the nodes (0-1 scale)
     look: color_filter.Look = "natural"
-    look_weight: float = 100.0  # on the mean squared distance from the look, on the pixels
+    look_weight: float = 70.0  # on the mean squared distance from the look, on the pixels
     smoothness: float = 10.0  # on `roughness`
     max_gain: float = 2.0
     max_cross: float = 0.5
@@ -140,6 +144,7 @@ class ColorGradeConfig:
     eot_samples: int = 1
     plain_view: bool = True
     diversity: float = 0.5
+    skip_erosion: float = 0.22  # of the ghost surrogates the steps see (`ghost`; 0: none)
     seed: int = 0
 
     def __post_init__(self):
@@ -164,6 +169,7 @@ class ColorGrade:
             raise ValueError("the colour grade needs at least one attacker")
         self.attackers = tuple(attackers)
         self.config = config
+        self.ghosts = ghost.eroded_ensemble(self.attackers, config.skip_erosion)
         self.appeal = appeal
         self.start = tf.constant(look_table(config.look, config.lattice))
         self.look_theta = tf.constant(color_filter.look_theta(config.look, _LOOK_PIECES))

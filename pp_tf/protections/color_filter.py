@@ -41,6 +41,9 @@ NIMA_HELP = "NIMA SavedModel (port_weights) or .keras scorer: adds an appeal ter
 APPEAL_WEIGHT_HELP = "Weight of NIMA's mean score when --nima is given."
 PLAIN_VIEW_HELP = ("Also the attackers' plain view of the photo at every step, beside the "
                    "EOT draws.")
+SKIP_EROSION_HELP = ("Ghost surrogates: each step sees the attackers with every residual "
+                     "shortcut scaled by a random factor in [1 - e, 1 + e] (0: the attackers "
+                     "as they are).")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +92,7 @@ class ColorFilterSettings(ColourAttackSettings):
     eot_samples: int = setting(_DEFAULTS.eot_samples, EOT_HELP)
     plain_view: bool = setting(_DEFAULTS.plain_view, PLAIN_VIEW_HELP)
     diversity: float = setting(_DEFAULTS.diversity, DIVERSITY_HELP)
+    skip_erosion: float = setting(_DEFAULTS.skip_erosion, SKIP_EROSION_HELP)
 
     def config(self) -> color_filter.ColorFilterConfig:
         return color_filter.ColorFilterConfig(
@@ -99,7 +103,7 @@ class ColorFilterSettings(ColourAttackSettings):
             confidence=self.confidence, ensemble_loss=self.ensemble_loss,
             appeal_weight=self.appeal_weight if self.nima else 0.0,
             eot_samples=self.eot_samples, plain_view=self.plain_view,
-            diversity=self.diversity, seed=self.seed)
+            diversity=self.diversity, skip_erosion=self.skip_erosion, seed=self.seed)
 
 
 def load_appeal(path: str, build: Callable | None = None) -> color_filter.AppealFn:
@@ -175,7 +179,9 @@ def build_colour_attack(settings: ColourAttackSettings, name: str, attack_class:
         return render(photo, parameters)
 
     return Prepared(apply, tuple(a.name for a in attackers),
-                    {"attack": repr(attack), "working_size": size})
+                    {"attack": repr(attack), "working_size": size,
+                     "eroded_adds": {member.attacker.name: member.eroded_adds
+                                     for member in attack.ghosts}})
 
 
 def build(settings: ColorFilterSettings) -> Prepared:

@@ -19,7 +19,8 @@ from pp_tf.protections.base import Prepared, Protection, register
 from pp_tf.protections.color_filter import (CONFIDENCE_HELP, ENSEMBLE_LOSS_HELP,
                                             LEARNING_RATE_HELP,
                                             LOOK_WEIGHT_HELP, PLAIN_VIEW_HELP,
-                                            ColourAttackSettings, build_colour_attack)
+                                            SKIP_EROSION_HELP, ColourAttackSettings,
+                                            build_colour_attack)
 from pp_tf.protections.pgd import DIVERSITY_HELP, EOT_HELP, OBJECTIVE_HELP, STEPS_HELP, setting
 
 _DEFAULTS = color_grade.ColorGradeConfig()
@@ -47,6 +48,7 @@ class ColorGradeSettings(ColourAttackSettings):
     eot_samples: int = setting(_DEFAULTS.eot_samples, EOT_HELP)
     plain_view: bool = setting(_DEFAULTS.plain_view, PLAIN_VIEW_HELP)
     diversity: float = setting(_DEFAULTS.diversity, DIVERSITY_HELP)
+    skip_erosion: float = setting(_DEFAULTS.skip_erosion, SKIP_EROSION_HELP)
 
     def config(self) -> color_grade.ColorGradeConfig:
         return color_grade.ColorGradeConfig(
@@ -57,7 +59,7 @@ class ColorGradeSettings(ColourAttackSettings):
             ensemble_loss=self.ensemble_loss,
             appeal_weight=self.appeal_weight if self.nima else 0.0,
             eot_samples=self.eot_samples, plain_view=self.plain_view,
-            diversity=self.diversity, seed=self.seed)
+            diversity=self.diversity, skip_erosion=self.skip_erosion, seed=self.seed)
 
 
 def grade_record(table: np.ndarray, look: str) -> dict:
