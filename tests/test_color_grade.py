@@ -134,6 +134,8 @@ def test_protect_with_color_grade_records_the_lattice(tmp_path, rng):
         "steps": 3, "lattice": 5, "look": "vivid", "eot_samples": 1})
     assert log.ok and len(log.written) == 2
     assert manifest["settings"]["settings"]["color_grade"]["look"] == "vivid"
+    # the tiny CNN has no residual add: its ghost is the attacker itself, and it says so
+    assert manifest["settings"]["facts"]["color_grade"]["eroded_adds"] == {"tiny": 0}
     for name, photo in photos.items():
         record = manifest["photos"][name]["color_grade"]
         assert record["lattice"] == 5 and record["look"] == "vivid"
