@@ -89,6 +89,29 @@ def test_erosion_zero_or_nothing_to_erode_gives_the_attacker_itself():
     assert ghost.eroded(function_only, EPSILON).eroded_adds == 0
     with pytest.raises(ValueError, match="erosion"):
         ghost.eroded(attacker, 1.0)
+    sequential = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Flatten(),
+                                   keras.layers.Dense(3)])
+    view = preprocessing.View(16, 16, "model", "custom")
+    as_sequential = attacker_lib.from_keras(sequential, ["a", "b", "c"], "seq", view)
+    assert ghost.eroded(as_sequential, EPSILON).attacker is as_sequential
+
+
+class Subclassed(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(3)
+
+    def call(self, x):
+        return self.dense(keras.ops.mean(x, axis=(1, 2)))
+
+
+def test_a_subclassed_attacker_is_refused_with_its_name_and_the_way_out():
+    model = Subclassed()
+    model(tf.zeros([1, 16, 16, 3]))
+    attacker = attacker_lib.Attacker("mine", model, ("a", "b", "c"),
+                                     preprocessing.View(16, 16, "model", "custom"), model)
+    with pytest.raises(ValueError, match="mine: no ghost.*skip_erosion to 0"):
+        ghost.eroded(attacker, EPSILON)
 
 
 def test_every_residual_add_of_an_efficientnet_lite_is_eroded():

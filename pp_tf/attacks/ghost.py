@@ -18,8 +18,9 @@ the model's input (a residual branch always has layers of its own), so the porte
 EfficientNet-Lites (`Add([branch, inputs])`) and ResNets (`Add([branch, shortcut])`, or
 `keras.applications`' `Add([shortcut, branch])`) are eroded alike; an add of two
 inputs at the same depth is not a residual add and stays as it is. Attackers without a
-Keras model (a SavedModel export) or without residual adds come back unchanged, and
-`eroded_adds` says how many adds were eroded, for the run's record.
+Keras model (a SavedModel export), Sequential ones and those without residual adds come
+back unchanged, and `eroded_adds` says how many adds were eroded, for the run's record;
+a subclassed Keras model, whose calls cannot be replayed, is refused with a clear error.
 
 The factors come from a `keras.random.SeedGenerator` per ghost, as a `Dropout` layer's
 do; `reseed` sets it, so an attack that reseeds from its photo's seed draws the same
@@ -105,13 +106,15 @@ def eroded(attacker: Attacker, epsilon: float) -> Ghost:
     if not 0 <= epsilon < 1:
         raise ValueError(f"skip erosion must be in [0, 1), got {epsilon}")
     model = attacker.model
-    if epsilon == 0 or not isinstance(model, keras.Model) or not hasattr(model, "operations"):
+    # A Sequential model has no add of two tensors; a SavedModel or a function, no model.
+    if epsilon == 0 or not isinstance(model, keras.Model) or isinstance(model, keras.Sequential):
         return Ghost(attacker, 0, None)
     generator = keras.random.SeedGenerator(0, name=f"{attacker.name}_ghost_seed")
     try:
         ghost, count = _ghost_model(model, epsilon, generator)
-    except ValueError:  # a Sequential or subclassed model: no graph to rewire
-        return Ghost(attacker, 0, None)
+    except ValueError as error:  # a subclassed model: Keras cannot replay its calls
+        raise ValueError(f"{attacker.name}: no ghost surrogate of this model ({error}); "
+                         f"set skip_erosion to 0") from error
     if count == 0:
         return Ghost(attacker, 0, None)
     logits = lambda x: ghost(x, training=False)  # noqa: E731
