@@ -14,6 +14,7 @@ from pp_tf.models import preprocessing
 from test_pgd import tiny_attacker
 
 EPSILON = 0.3
+VIEW = preprocessing.View(16, 16, "model", "custom")  # the 16-pixel test models' view
 
 
 def residual_attacker(shortcut_first: bool):
@@ -33,8 +34,7 @@ def residual_attacker(shortcut_first: bool):
          keras.layers.Conv2D(4, 1, name="right")(block)])
     logits = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(side))
     model = keras.Model(inputs, logits)
-    view = preprocessing.View(16, 16, "model", "custom")
-    attacker = attacker_lib.from_keras(model, ["a", "b", "c"], "residual", view)
+    attacker = attacker_lib.from_keras(model, ["a", "b", "c"], "residual", VIEW)
     parts = keras.Model(inputs, [stem, branch, model.get_layer("residual_add").output])
     return attacker, parts
 
@@ -91,8 +91,7 @@ def test_erosion_zero_or_nothing_to_erode_gives_the_attacker_itself():
         ghost.eroded(attacker, 1.0)
     sequential = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Flatten(),
                                    keras.layers.Dense(3)])
-    view = preprocessing.View(16, 16, "model", "custom")
-    as_sequential = attacker_lib.from_keras(sequential, ["a", "b", "c"], "seq", view)
+    as_sequential = attacker_lib.from_keras(sequential, ["a", "b", "c"], "seq", VIEW)
     assert ghost.eroded(as_sequential, EPSILON).attacker is as_sequential
 
 
@@ -108,8 +107,7 @@ class Subclassed(keras.Model):
 def test_a_subclassed_attacker_is_refused_with_its_name_and_the_way_out():
     model = Subclassed()
     model(tf.zeros([1, 16, 16, 3]))
-    attacker = attacker_lib.Attacker("mine", model, ("a", "b", "c"),
-                                     preprocessing.View(16, 16, "model", "custom"), model)
+    attacker = attacker_lib.Attacker("mine", model, ("a", "b", "c"), VIEW, model)
     with pytest.raises(ValueError, match="mine: no ghost.*skip_erosion to 0"):
         ghost.eroded(attacker, EPSILON)
 
