@@ -187,8 +187,7 @@ def check_shared_settings(config) -> None:
         raise ValueError(f"look_weight, appeal_weight and eot_samples must be >= 0: {config}")
     if not 0 <= config.diversity <= 1:
         raise ValueError(f"diversity is a probability, got {config.diversity}")
-    if not 0 <= config.skip_erosion < 1:
-        raise ValueError(f"skip_erosion must be in [0, 1), got {config.skip_erosion}")
+    ghost.check_skip_erosion(config.skip_erosion)
     pgd.check_objective(config.objective)
     if config.ensemble_loss not in get_args(EnsembleLoss):
         raise ValueError(f"ensemble_loss must be one of {get_args(EnsembleLoss)}, got "

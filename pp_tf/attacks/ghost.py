@@ -100,11 +100,16 @@ class Ghost:
     seed_generator: keras.random.SeedGenerator | None
 
 
+def check_skip_erosion(epsilon: float) -> None:
+    """Raises ValueError unless 0 <= `epsilon` < 1 (at 1 a shortcut could vanish)."""
+    if not 0 <= epsilon < 1:
+        raise ValueError(f"skip_erosion must be in [0, 1), got {epsilon}")
+
+
 def eroded(attacker: Attacker, epsilon: float) -> Ghost:
     """The ghost of `attacker` with skip erosion `epsilon` (0 or no residual adds: the
     attacker itself)."""
-    if not 0 <= epsilon < 1:
-        raise ValueError(f"skip erosion must be in [0, 1), got {epsilon}")
+    check_skip_erosion(epsilon)
     model = attacker.model
     # A Sequential model has no add of two tensors; a SavedModel or a function, no model.
     if epsilon == 0 or not isinstance(model, keras.Model) or isinstance(model, keras.Sequential):
