@@ -13,19 +13,29 @@ with the same model, images and xi:
   and passes;
 * EfficientNet-Lite0 at 224 (the embedded attacker, its real weights), on 32
   photo views: the Lite0 view of each bundled photo and of its mirror image (xi
-  10). ART runs its passes first (about 8 s per image and pass here); then each
-  pp_tf mode runs until it fools at least as many of the 32 as ART did (its
+  10). ART runs its passes first (about 3 s per DeepFool call here); then each
+  pp_tf row runs until it fools at least as many of the 32 as ART did (its
   delta set to 1 - ART's rate, `--lite0_passes` at most, no minimum step count),
-  so the times compare at equal strength. The fooling rates are on those 32 and
+  so the times compare at equal strength. Each pp_tf row runs twice with one
+  trainer: "seconds" from cold, including tracing and optimising its compiled
+  steps (about 8 s for Lite0's faithful mode), and "traced", the same run again
+  (ART's eager gradients need no tracing). ART's DeepFool multiplies each step by
+  the width of the classifier's clip range (ART pull request 476), so the line
+  runs twice: ART at clip 0-255 (255 times the paper's step) against pp_tf's
+  faithful mode with overshoot 254 (the same step) and with the paper's; then,
+  unless `--noart_unit_scale`, ART at clip 0-1 (the model fed x * 255, xi / 255:
+  the paper's step, with the paper's overshoot 0.02 and 10 iterations) against
+  the paper's step. The fooling rates are on those 32 and
   on held-out views of the photos that
   `experiments/embedded_uap/fetch_training_photos.sh` fetches, when
   `--heldout_photos` names their folder. The faithful mode folds the DeepFool
   steps of `--lite0_faithful_batch` images at a time into v (ART: one image at a
   time), and SGD steps on 8 images.
 
-Then it measures one DeepFool iteration on EfficientNet-Lite0 (batch 16, K=10) against
-its lower bound, one forward pass plus K-1 backward passes of the same batch: the
-median of 5 timings of each, taken in turns.
+Then it measures one DeepFool iteration on EfficientNet-Lite0 (batch 16, K=10, every
+example still in play: the step and the check at the new point) against its lower
+bound, one forward pass plus K-1 backward passes of the same batch: the median of 5
+timings of each, taken in turns.
 """
 
 import os
@@ -61,65 +71,86 @@ _LITE0_PASSES = flags.DEFINE_integer("lite0_passes", 10, "pp_tf's passes at most
                                      "line (it stops at ART's fooling rate).")
 _LITE0_BATCH = flags.DEFINE_integer("lite0_faithful_batch", 8, "Images per batched DeepFool "
                                     "in the Lite0 line's faithful mode.")
+_ART_UNIT_SCALE = flags.DEFINE_boolean("art_unit_scale", True, "Also run the Lite0 line "
+                                       "with ART at clip 0-1, where its DeepFool step is "
+                                       "the paper's.")
 _HELDOUT = flags.DEFINE_string("heldout_photos", None, "Folder of held-out photos for the "
                                "Lite0 line (fetch_training_photos.sh).")
 
 
-def art_uap(model, images, classes, xi, passes):
+def art_uap(model, images, classes, xi, passes, scale=255.0, deepfool_params=None):
+    """ART's UAP and its seconds. `scale`: ART sees pixels / (255 / scale), in [0, scale]
+    (its clip values), with xi scaled alike; the returned v is on the 0-255 scale."""
     sys.path.insert(0, os.path.join(HERE, ".art"))
     from art.attacks.evasion import UniversalPerturbation
     from art.estimators.classification import TensorFlowV2Classifier
 
+    factor = 255.0 / scale
     classifier = TensorFlowV2Classifier(
-        model=model, nb_classes=classes, input_shape=images.shape[1:],
+        model=model if factor == 1 else (lambda x, training=False: model(x * factor,
+                                                                         training=training)),
+        nb_classes=classes, input_shape=images.shape[1:],
         loss_object=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        clip_values=(0.0, 255.0))
+        clip_values=(0.0, scale))
     attack = UniversalPerturbation(classifier, attacker="deepfool",
-                                   attacker_params={"verbose": False}, delta=_DELTA.value,
-                                   max_iter=passes, eps=xi, norm=np.inf,
-                                   batch_size=32, verbose=False)
+                                   attacker_params={"verbose": False, **(deepfool_params or {})},
+                                   delta=_DELTA.value, max_iter=passes, eps=xi / factor,
+                                   norm=np.inf, batch_size=32, verbose=False)
     start = time.perf_counter()
-    attack.generate(images)
-    return time.perf_counter() - start, attack.noise[0]
+    attack.generate(images / factor)
+    return time.perf_counter() - start, attack.noise[0] * factor
 
 
 def ours(logits, images, mode, xi, passes, **overrides):
+    """(seconds from cold, seconds once traced, v, passes): the same run twice with one
+    trainer; the first includes tracing and optimising its compiled steps."""
     config = uap.UAPConfig(**{
         "xi": xi, "norm": "inf", "mode": mode, "delta": _DELTA.value, "max_passes": passes,
         "batch_size": _BATCH.value if mode == "deepfool" else 32, "min_steps": 0,
         **overrides})
     trainer = uap.make(config, logits, images.shape[1:])
-    start = time.perf_counter()
-    state = trainer.fit(images)
-    return time.perf_counter() - start, state.best, state.passes_done
+    seconds, states = [], []
+    for _ in range(2):
+        start = time.perf_counter()
+        states.append(trainer.fit(images))
+        seconds.append(time.perf_counter() - start)
+    np.testing.assert_array_equal(states[0].best, states[1].best)  # the same run
+    return seconds[0], seconds[1], states[0].best, states[0].passes_done
 
 
-def compare(model, logits, images, held_out, classes, xi, passes, overrides=None,
-            art_passes=None, match_art=False):
-    """Prints ART's and both pp_tf modes' seconds and fooling rates. `overrides`: per
-    mode, UAPConfig fields; `match_art`: pp_tf stops at ART's training fooling rate."""
+DEFAULT_ROWS = (("deepfool", "deepfool", {}), ("sgd", "sgd", {}))
+
+
+def compare(model, logits, images, held_out, classes, xi, passes, rows=DEFAULT_ROWS,
+            art=None, match_art=False):
+    """Prints ART's and pp_tf's seconds and fooling rates. `rows`: (name, mode, UAPConfig
+    fields) of each pp_tf run; `art`: art_uap's keywords beyond the shared ones;
+    `match_art`: pp_tf stops at ART's training fooling rate."""
     labels = uap.predict_labels(logits, images)
-    rows = []
+    results = []
     delta = _DELTA.value
+    art = {"passes": passes, **(art or {})}
     if not _SKIP_ART.value:
-        seconds, v = art_uap(model, images, classes, xi, art_passes or passes)
-        rows.append(("ART 1.20 UniversalPerturbation", seconds, v))
+        seconds, v = art_uap(model, images, classes, xi, **art)
+        name = f"ART 1.20, clip 0-{art.get('scale', 255.0):g}"
+        results.append((name, seconds, float("nan"), v))
         if match_art:
             delta = 1.0 - uap.fooling_rate(logits, images, labels, v) + 1e-6
-    for mode in ("deepfool", "sgd"):
-        seconds, v, done = ours(logits, images, mode, xi, passes,
-                                **{"delta": delta, **(overrides or {}).get(mode, {})})
-        rows.append((f"pp_tf {mode} ({done} passes)", seconds, v))
-    print(f"{'method':34s} {'seconds':>8s} {'x ART':>6s} {'fooling (train)':>16s} "
-          f"{'fooling (held-out)':>19s}")
+    for name, mode, overrides in rows:
+        cold, traced, v, done = ours(logits, images, mode, xi, passes,
+                                     **{"delta": delta, **overrides})
+        results.append((f"pp_tf {name}, {done} passes", cold, traced, v))
+    print(f"{'method':46s} {'seconds':>8s} {'x ART':>6s} {'traced':>7s} {'x ART':>6s} "
+          f"{'fooling (train)':>16s} {'fooling (held-out)':>19s}")
     held_labels = uap.predict_labels(logits, held_out) if held_out is not None else None
-    for name, seconds, v in rows:
-        speedup = rows[0][1] / seconds if not _SKIP_ART.value else float("nan")
+    art_seconds = results[0][1] if not _SKIP_ART.value else float("nan")
+    for name, seconds, traced, v in results:
         rate = uap.fooling_rate(logits, images, labels, v)
         held = f"{'-':>19s}"
         if held_out is not None:
             held = f"{uap.fooling_rate(logits, held_out, held_labels, v):19.3f}"
-        print(f"{name:34s} {seconds:8.1f} {speedup:6.1f} {rate:16.3f} {held}", flush=True)
+        print(f"{name:46s} {seconds:8.1f} {art_seconds / seconds:6.1f} {traced:7.1f} "
+              f"{art_seconds / traced:6.1f} {rate:16.3f} {held}", flush=True)
 
 
 def photo_views(folder, view, limit=None):
@@ -147,10 +178,24 @@ def lite0_line():
           f"{_ART_LITE0_PASSES.value}; pp_tf: to ART's rate, max passes {_LITE0_PASSES.value}"
           f"{f', {len(held_out)} held-out views' if held_out is not None else ''}; "
           f"load average {os.getloadavg()[0]:.2f}")
+    faithful = {"batch_size": _LITE0_BATCH.value}
+    sgd = ("sgd", "sgd", {"batch_size": 8})
+    print("ART's DeepFool scales each step by the width of its clip range (ART pull request "
+          "476): at clip 0-255, 255 times the paper's step, which pp_tf's faithful mode takes "
+          "with overshoot 254.")
     compare(model, logits, images, held_out, 1000, _LITE0_XI.value, _LITE0_PASSES.value,
-            overrides={"deepfool": {"batch_size": _LITE0_BATCH.value},
-                       "sgd": {"batch_size": 8}},
-            art_passes=_ART_LITE0_PASSES.value, match_art=True)
+            rows=(("deepfool, ART's step (overshoot 254)", "deepfool",
+                   {**faithful, "overshoot": 254.0}),
+                  ("deepfool, the paper's step", "deepfool", faithful), sgd),
+            art={"passes": _ART_LITE0_PASSES.value}, match_art=True)
+    if _ART_UNIT_SCALE.value:
+        print("At clip 0-1 ART's step is the paper's; its DeepFool here takes the paper's "
+              "overshoot (0.02) and at most 10 iterations, as pp_tf's.")
+        compare(model, logits, images, held_out, 1000, _LITE0_XI.value, _LITE0_PASSES.value,
+                rows=(("deepfool, the paper's step", "deepfool", faithful), sgd),
+                art={"passes": _ART_LITE0_PASSES.value, "scale": 1.0,
+                     "deepfool_params": {"epsilon": 0.02, "max_iter": 10}},
+                match_art=True)
 
 
 def deepfool_iteration_cost(batch=16, candidates=10, repeats=5):
@@ -170,12 +215,17 @@ def deepfool_iteration_cost(batch=16, candidates=10, repeats=5):
         return [tape.gradient(s, x) for s in sums]
 
     attack = LinfDeepFool(candidates=candidates)
-    start, step, _ = attack.compiled(logits, (224, 224, 3))
+    start, step, fooled = attack.compiled(logits, (224, 224, 3))
     classes = start(x)
+
+    def iteration(x):  # the step, then the check at the new point (no example is fooled yet)
+        total = step(x, tf.zeros_like(x), classes)
+        return total, fooled(x, total, classes)
+
     fetch = lambda fn: (lambda: tf.nest.map_structure(lambda t: t.numpy(), fn(x)))  # noqa: E731
     seconds = timing.seconds_in_turns({
         "forward": fetch(logits), "bound": fetch(lower_bound),
-        "iteration": fetch(lambda t: step(t, tf.zeros_like(t), classes))}, repeats)
+        "iteration": fetch(iteration)}, repeats)
     return tuple(float(np.median(wall)) for wall, _ in seconds.values())
 
 

@@ -53,6 +53,56 @@ def test_deepfool_flips_a_trained_cnn(attack):
     assert result.adversarial.numpy().min() >= 0 and result.adversarial.numpy().max() <= 255
 
 
+def textbook_l2_deepfool(logits_fn, image, candidates, overshoot, max_iter):
+    """The reference code's loop (Moosavi-Dezfooli et al.), one image at a time, eager:
+    returns (perturbation, steps taken, fooled)."""
+    order = np.argsort(-logits_fn(tf.constant(image[None])).numpy()[0])[:candidates]
+    label, total, steps = order[0], np.zeros_like(image), 0
+    while True:
+        point = tf.constant(np.clip(image + (1 + overshoot) * total, 0, 255)[None])
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(point)
+            logits = logits_fn(point)[0]
+            gaps = [logits[k] - logits[label] for k in order[1:]]
+        fooled = int(np.argmax(logits.numpy())) != label
+        if fooled or steps == max_iter:
+            return point.numpy()[0] - image, steps, fooled
+        distances = []
+        for gap in gaps:
+            gradient = tape.gradient(gap, point).numpy()[0]
+            distances.append((abs(float(gap)) / np.linalg.norm(gradient), float(gap), gradient))
+        _, gap, gradient = min(distances, key=lambda d: d[0])
+        total = total + (abs(gap) + 1e-4) / np.sum(gradient ** 2) * gradient
+        steps += 1
+
+
+def test_batched_deepfool_equals_the_textbook_loop_image_by_image():
+    """Examples leave the batch when fooled; each one's steps are the ones the one-image
+    loop takes, and the model sees exactly the rows still in play: every image once for
+    its candidates, then each image twice per step (the step, then the check)."""
+    model = tiny_models.trained_cnn()
+    images, _ = tiny_models.synthetic_images(12, seed=11)
+    rows = tf.Variable(0, dtype=tf.int32)
+
+    def counted(x):
+        rows.assign_add(tf.shape(x)[0])
+        return model(x, training=False)
+
+    attack = L2DeepFool(candidates=4, max_iter=6)
+    attack(counted, images)  # traces
+    rows.assign(0)
+    result = attack(counted, images)
+    plain = lambda x: model(x, training=False)  # noqa: E731
+    reference = [textbook_l2_deepfool(plain, image, 4, 0.02, 6) for image in images]
+    steps = np.array([taken for _, taken, _ in reference])
+    assert len(set(steps)) > 1, steps  # the batch really shrinks
+    np.testing.assert_array_equal(result.success.numpy(), [fooled for *_, fooled in reference])
+    np.testing.assert_array_equal(result.iterations.numpy(), steps)
+    for found, (expected, _, _) in zip(result.perturbation.numpy(), reference):
+        np.testing.assert_allclose(found, expected, atol=1e-3)
+    assert int(rows.numpy()) == len(images) + 2 * int(steps.sum())
+
+
 def test_a_compiled_logits_function_is_traced_inline_with_the_same_result():
     """A `tf.function` handed to DeepFool is traced through its Python body (a nested call
     is slower); the attack's result is the one the plain function gives."""
@@ -132,7 +182,10 @@ def test_eot_requires_sgd():
 # (git show c6ec128:pp_tf/attacks/uap.py, `UniversalPerturbation(config, ...).fit`),
 # on `fixed_mlp` (fixed seeded weights, no training) and `fixed_mlp.images(40)`.
 # That code had no minimum step count and no per-step random views: min_steps=0 and
-# augment_scale=0 are the same algorithm.
+# augment_scale=0 are the same algorithm. Since DeepFool drops fooled examples from its
+# batch, its input gradients come from matrix products of other row counts, which round
+# differently (1.9e-9 on one gradient of this MLP): the deepfool corner moved by 3e-6
+# relative, hence rtol 1e-5 on the corner.
 PINNED = {
     "sgd": (dict(xi=20.0, norm="inf", mode="sgd", max_passes=3, batch_size=16, delta=0.0,
                  seed=4, min_steps=0, augment_scale=0.0),
@@ -162,7 +215,7 @@ def test_uap_classes_reproduce_the_single_class_numbers(name):
     v = state.perturbation.astype(np.float64)
     np.testing.assert_allclose(v.sum(), total, rtol=1e-6)
     np.testing.assert_allclose(np.abs(v).sum(), magnitude, rtol=1e-6)
-    np.testing.assert_allclose(v[0, :3, 0], corner, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(v[0, :3, 0], corner, rtol=1e-5, atol=1e-6)
 
 
 def test_uap_class_refuses_another_modes_config():

@@ -4,14 +4,17 @@ nearest decision boundary of a locally linearised classifier.
 Moosavi-Dezfooli, Fawzi & Frossard, "DeepFool: a simple and accurate method to
 fool deep neural networks", CVPR 2016.
 
-Each iteration runs one forward pass for the whole batch and K - 1 backward
-passes (one per candidate class, each the gradient of the batch sum of
-`logit_k - logit_label`; examples do not interact, so the sum separates), all in
-one `tf.function` with a fixed input signature. The candidates are the K top
-classes of the clean logits. Examples already misclassified are frozen by a
-mask; the loop ends when all are, or after `max_iter` iterations. As in the
-reference implementation (and foolbox), the accumulated step is scaled by
-`1 + overshoot` and the result clipped to the pixel range.
+Each iteration runs, for the examples not yet misclassified, one forward pass
+and K - 1 backward passes (one per candidate class, each the gradient of the
+batch sum of `logit_k - logit_label`; examples do not interact, so the sum
+separates), then one forward pass at the new point that tells which are now
+misclassified; each is one `tf.function` with a fixed input signature. An
+example leaves the batch as soon as it is misclassified, so no gradient is
+computed for it again (a masked batch spent K - 1 backward passes on every
+example every iteration). The candidates are the K top classes of the clean
+logits. The loop ends when every example is misclassified, or after `max_iter`
+iterations. As in the reference implementation (and foolbox), the accumulated
+step is scaled by `1 + overshoot` and the result clipped to the pixel range.
 """
 
 from __future__ import annotations
@@ -69,26 +72,31 @@ class DeepFool:
 
     def __call__(self, logits_fn: LogitsFn, images) -> DeepFoolResult:
         images = tf.convert_to_tensor(images, tf.float32)
-        start, step, finish = self.compiled(logits_fn, images.shape[1:])
+        start, step, fooled = self.compiled(logits_fn, images.shape[1:])
         classes = start(images)
-        total = tf.zeros_like(images)
-        iterations = np.full([int(tf.shape(images)[0])], self.max_iter, np.int32)
+        total = np.zeros(images.shape, np.float32)
+        success = np.zeros([int(tf.shape(images)[0])], bool)
+        iterations = np.full(success.shape, self.max_iter, np.int32)
+        active = np.arange(success.size)  # the examples still classified as their label
         # The loop over iterations (not over images) runs on the host: a graph-level
         # while loop costs about 1.5x per iteration here (grappler does not optimise
-        # inside loop bodies), one compiled step per iteration stays at the lower bound.
+        # inside loop bodies), and the batch shrinks as examples are fooled.
         for index in range(self.max_iter):
-            updated, success = step(images, total, classes)
-            success = success.numpy()
-            iterations[success & (iterations == self.max_iter)] = index
-            if success.all():
+            if not active.size:
                 break
-            total = updated
-        adversarial, success = finish(images, total, classes)
-        return DeepFoolResult(adversarial, adversarial - images, success,
+            rows, row_classes = tf.gather(images, active), tf.gather(classes, active)
+            updated = step(rows, tf.constant(total[active]), row_classes)
+            total[active] = updated.numpy()
+            done = fooled(rows, updated, row_classes).numpy()
+            success[active[done]] = True
+            iterations[active[done]] = index + 1
+            active = active[~done]
+        adversarial = self._adversarial(images, tf.constant(total))
+        return DeepFoolResult(adversarial, adversarial - images, tf.constant(success),
                               tf.constant(iterations))
 
     def compiled(self, logits_fn: LogitsFn, image_shape):
-        """The three `tf.function`s (start, step, finish) for `logits_fn` and images of
+        """The three `tf.function`s (start, step, fooled) for `logits_fn` and images of
         `image_shape`, each traced once with a fixed input signature."""
         key = (id(logits_fn), tuple(image_shape))
         if key not in self._compiled:
@@ -102,7 +110,7 @@ class DeepFool:
                 tf.function(lambda x: self._start(traced, x, k), input_signature=[images]),
                 tf.function(lambda x, t, c: self._step(traced, x, t, c),
                             input_signature=[images, total, classes]),
-                tf.function(lambda x, t, c: self._finish(traced, x, t, c),
+                tf.function(lambda x, t, c: self._fooled(traced, x, t, c),
                             input_signature=[images, total, classes]),
             )
             self._compiled[key] = (functions, logits_fn)  # logits_fn kept alive: ids stay unique
@@ -126,8 +134,8 @@ class DeepFool:
         return tf.clip_by_value(images + (1.0 + self.overshoot) * total, *self.bounds)
 
     def _step(self, logits_fn, images, total, classes):
-        """One iteration for the whole batch: returns the updated total step and
-        which examples were already fooled before it (they are left unchanged)."""
+        """One iteration for a batch of examples still classified as `classes[:, 0]`:
+        returns their updated total step."""
         adversarial = self._adversarial(images, total)
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(adversarial)
@@ -138,20 +146,17 @@ class DeepFool:
         # K-1 backward passes; examples do not interact, so each batch sum separates.
         gradients = [tape.gradient(s, adversarial) for s in sums]
         del tape
-        success = tf.argmax(logits, axis=-1, output_type=tf.int32) != classes[:, 0]
         norms = tf.stack([self._dual_norm(g) for g in gradients], axis=1)  # [b, K-1]
         best = tf.argmin(tf.abs(gaps) / norms, axis=1, output_type=tf.int32)
         # Only the nearest candidate's step is built (not K-1 of them).
         gradient = tf.gather(tf.stack(gradients, axis=1), best, batch_dims=1)  # [b, h, w, c]
-        step = self._minimal_step(gradient, tf.gather(gaps, best, batch_dims=1),
-                                  tf.gather(norms, best, batch_dims=1))
-        active = tf.cast(~success, images.dtype)[:, None, None, None]
-        return total + active * step, success
+        return total + self._minimal_step(gradient, tf.gather(gaps, best, batch_dims=1),
+                                          tf.gather(norms, best, batch_dims=1))
 
-    def _finish(self, logits_fn, images, total, classes):
-        adversarial = self._adversarial(images, total)
-        success = tf.argmax(logits_fn(adversarial), axis=-1, output_type=tf.int32) != classes[:, 0]
-        return adversarial, success
+    def _fooled(self, logits_fn, images, total, classes):
+        """`[b]` bool: the top-1 class at the current point is not `classes[:, 0]`."""
+        logits = logits_fn(self._adversarial(images, total))
+        return tf.argmax(logits, axis=-1, output_type=tf.int32) != classes[:, 0]
 
 
 class L2DeepFool(DeepFool):
