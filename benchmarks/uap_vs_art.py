@@ -19,13 +19,15 @@ with the same model, images and xi:
   so the times compare at equal strength. Each pp_tf row runs twice with one
   trainer: "seconds" from cold, including tracing and optimising its compiled
   steps (about 8 s for Lite0's faithful mode), and "traced", the same run again
-  (ART's eager gradients need no tracing). ART's DeepFool multiplies each step by
-  the width of the classifier's clip range (ART pull request 476), so the line
-  runs twice: ART at clip 0-255 (255 times the paper's step) against pp_tf's
-  faithful mode with overshoot 254 (the same step) and with the paper's; then,
-  unless `--noart_unit_scale`, ART at clip 0-1 (the model fed x * 255, xi / 255:
-  the paper's step, with the paper's overshoot 0.02 and 10 iterations) against
-  the paper's step. The fooling rates are on those 32 and
+  (ART's eager gradients need no tracing). ART 1.20's DeepFool is not the paper's
+  in two ways: it multiplies each step by the width of the classifier's clip range
+  (ART pull request 476), and with fewer gradient classes than classes it computes
+  every logit gap against the wrong logit (`ART_GAP`). So the line runs twice:
+  ART as it is at clip 0-255 against pp_tf's faithful mode with overshoot 254
+  (the same 255-fold step, right gaps) and with the paper's step; then, unless
+  `--noart_corrected`, ART at clip 0-1 (the model fed x * 255, xi / 255) with that
+  one expression corrected, the paper's overshoot 0.02 and 10 iterations: the
+  paper's DeepFool, against pp_tf's. The fooling rates are on those 32 and
   on held-out views of the photos that
   `experiments/embedded_uap/fetch_training_photos.sh` fetches, when
   `--heldout_photos` names their folder. The faithful mode folds the DeepFool
@@ -71,19 +73,53 @@ _LITE0_PASSES = flags.DEFINE_integer("lite0_passes", 10, "pp_tf's passes at most
                                      "line (it stops at ART's fooling rate).")
 _LITE0_BATCH = flags.DEFINE_integer("lite0_faithful_batch", 8, "Images per batched DeepFool "
                                     "in the Lite0 line's faithful mode.")
-_ART_UNIT_SCALE = flags.DEFINE_boolean("art_unit_scale", True, "Also run the Lite0 line "
-                                       "with ART at clip 0-1, where its DeepFool step is "
-                                       "the paper's.")
+_ART_CORRECTED = flags.DEFINE_boolean("art_corrected", True, "Also run the Lite0 line "
+                                      "against ART at clip 0-1 with its DeepFool's gap "
+                                      "corrected: the paper's DeepFool.")
 _HELDOUT = flags.DEFINE_string("heldout_photos", None, "Folder of held-out photos for the "
                                "Lite0 line (fetch_training_photos.sh).")
 
 
-def art_uap(model, images, classes, xi, passes, scale=255.0, deepfool_params=None):
+# ART 1.20's DeepFool, when it takes the gradients of only the top `nb_grads` classes,
+# subtracts the logit of the class numbered like the label's position among them, not the
+# label's logit: every gap is wrong, so are the chosen class and the step (BUILD_NOTES).
+ART_GAP = "f_batch[np.arange(len(f_batch)), labels_indices][:, None]"
+CORRECTED_GAP = "f_batch[np.arange(len(f_batch)), fk_hat][:, None]"
+
+
+def corrected_art_deepfool():
+    """ART's DeepFool class with that one expression corrected: the paper's DeepFool."""
+    import inspect
+    import types
+
+    import art.attacks.evasion.deepfool as module
+
+    source = inspect.getsource(module)
+    if source.count(ART_GAP) != 1:
+        raise RuntimeError(f"{module.__file__}: the gap expression to correct is not there once")
+    corrected = types.ModuleType(module.__name__ + "_corrected")
+    exec(compile(source.replace(ART_GAP, CORRECTED_GAP), module.__file__, "exec"),
+         corrected.__dict__)
+    return corrected.DeepFool
+
+
+def art_uap(model, images, classes, xi, passes, scale=255.0, deepfool_params=None,
+            correct_gap=False):
     """ART's UAP and its seconds. `scale`: ART sees pixels / (255 / scale), in [0, scale]
-    (its clip values), with xi scaled alike; the returned v is on the 0-255 scale."""
+    (its clip values), with xi scaled alike; the returned v is on the 0-255 scale.
+    `correct_gap`: its DeepFool with the gap expression corrected."""
     sys.path.insert(0, os.path.join(HERE, ".art"))
     from art.attacks.evasion import UniversalPerturbation
     from art.estimators.classification import TensorFlowV2Classifier
+
+    if correct_gap:
+        deepfool_class = corrected_art_deepfool()
+
+        class UniversalPerturbation(UniversalPerturbation):  # noqa: F811
+            def _get_attack(self, a_name, params=None):
+                attack = deepfool_class(self.estimator)
+                attack.set_params(**(params or {}))
+                return attack
 
     factor = 255.0 / scale
     classifier = TensorFlowV2Classifier(
@@ -180,20 +216,21 @@ def lite0_line():
           f"load average {os.getloadavg()[0]:.2f}")
     faithful = {"batch_size": _LITE0_BATCH.value}
     sgd = ("sgd", "sgd", {"batch_size": 8})
-    print("ART's DeepFool scales each step by the width of its clip range (ART pull request "
-          "476): at clip 0-255, 255 times the paper's step, which pp_tf's faithful mode takes "
-          "with overshoot 254.")
+    print("ART 1.20 as it is. Its DeepFool scales each step by the width of its clip range "
+          "(ART pull request 476), 255 here, as pp_tf's faithful mode does with overshoot "
+          "254; its gaps are wrong besides (ART_GAP).")
     compare(model, logits, images, held_out, 1000, _LITE0_XI.value, _LITE0_PASSES.value,
-            rows=(("deepfool, ART's step (overshoot 254)", "deepfool",
+            rows=(("deepfool, 255-fold step (overshoot 254)", "deepfool",
                    {**faithful, "overshoot": 254.0}),
                   ("deepfool, the paper's step", "deepfool", faithful), sgd),
             art={"passes": _ART_LITE0_PASSES.value}, match_art=True)
-    if _ART_UNIT_SCALE.value:
-        print("At clip 0-1 ART's step is the paper's; its DeepFool here takes the paper's "
-              "overshoot (0.02) and at most 10 iterations, as pp_tf's.")
+    if _ART_CORRECTED.value:
+        print("ART 1.20 at clip 0-1 (the model fed x * 255) with its gap corrected, the "
+              "paper's overshoot (0.02) and at most 10 DeepFool iterations: the paper's "
+              "DeepFool, as pp_tf's faithful mode.")
         compare(model, logits, images, held_out, 1000, _LITE0_XI.value, _LITE0_PASSES.value,
                 rows=(("deepfool, the paper's step", "deepfool", faithful), sgd),
-                art={"passes": _ART_LITE0_PASSES.value, "scale": 1.0,
+                art={"passes": _ART_LITE0_PASSES.value, "scale": 1.0, "correct_gap": True,
                      "deepfool_params": {"epsilon": 0.02, "max_iter": 10}},
                 match_art=True)
 
