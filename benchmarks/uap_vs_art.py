@@ -13,12 +13,13 @@ with the same model, images and xi:
   and passes;
 * EfficientNet-Lite0 at 224 (the embedded attacker, its real weights), on 32
   photo views: the Lite0 view of each bundled photo and of its mirror image (xi
-  10). ART runs its passes first (about 3 s per DeepFool call here); then each
+  10). ART runs its passes first (a few seconds per DeepFool call as it is here,
+  about 20 s corrected); then each
   pp_tf row runs until it fools at least as many of the 32 as ART did (its
   delta set to 1 - ART's rate, `--lite0_passes` at most, no minimum step count),
   so the times compare at equal strength. Each pp_tf row runs twice with one
   trainer: "seconds" from cold, including tracing and optimising its compiled
-  steps (about 8 s for Lite0's faithful mode), and "traced", the same run again
+  steps (8-11 s for Lite0's faithful mode), and "traced", the same run again
   (ART's eager gradients need no tracing). ART 1.20's DeepFool is not the paper's
   in two ways: it multiplies each step by the width of the classifier's clip range
   (ART pull request 476), and with fewer gradient classes than classes it computes
@@ -112,14 +113,17 @@ def art_uap(model, images, classes, xi, passes, scale=255.0, deepfool_params=Non
     from art.attacks.evasion import UniversalPerturbation
     from art.estimators.classification import TensorFlowV2Classifier
 
+    attack_class = UniversalPerturbation
     if correct_gap:
         deepfool_class = corrected_art_deepfool()
 
-        class UniversalPerturbation(UniversalPerturbation):  # noqa: F811
+        class CorrectedUniversalPerturbation(UniversalPerturbation):
             def _get_attack(self, a_name, params=None):
                 attack = deepfool_class(self.estimator)
                 attack.set_params(**(params or {}))
                 return attack
+
+        attack_class = CorrectedUniversalPerturbation
 
     factor = 255.0 / scale
     classifier = TensorFlowV2Classifier(
@@ -128,10 +132,10 @@ def art_uap(model, images, classes, xi, passes, scale=255.0, deepfool_params=Non
         nb_classes=classes, input_shape=images.shape[1:],
         loss_object=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         clip_values=(0.0, scale))
-    attack = UniversalPerturbation(classifier, attacker="deepfool",
-                                   attacker_params={"verbose": False, **(deepfool_params or {})},
-                                   delta=_DELTA.value, max_iter=passes, eps=xi / factor,
-                                   norm=np.inf, batch_size=32, verbose=False)
+    attack = attack_class(classifier, attacker="deepfool",
+                          attacker_params={"verbose": False, **(deepfool_params or {})},
+                          delta=_DELTA.value, max_iter=passes, eps=xi / factor,
+                          norm=np.inf, batch_size=32, verbose=False)
     start = time.perf_counter()
     attack.generate(images / factor)
     return time.perf_counter() - start, attack.noise[0] * factor
