@@ -53,7 +53,9 @@ setup(
         "port": ["torch==2.13.0"],
         # dill: tfds.testing imports it without declaring it. pytest-xdist: the suite runs
         # in two processes (README), since tracing and Python work use one core each.
-        "test": ["pytest", "pytest-xdist", "torch==2.13.0", "dill"],
+        # ssimulacra2: the NumPy/SciPy port of SSIMULACRA2, the reference pp_tf.quality's
+        # TensorFlow one is tested against.
+        "test": ["pytest", "pytest-xdist", "torch==2.13.0", "dill", "ssimulacra2==0.3.0"],
     },
     entry_points={
         "console_scripts": [

@@ -24,7 +24,6 @@ original file. The targets are printed beside the figures.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import time
@@ -63,7 +62,7 @@ TARGETS = {
 }
 def as_saved(photo: np.ndarray, fmt: str) -> np.ndarray:
     """The pixels `protect` would write for an input of format `fmt` (JPEG at q95)."""
-    return np.asarray(Image.open(io.BytesIO(image_io.encode_image(photo, fmt, 95))).convert("RGB"))
+    return image_io.as_saved(photo, fmt, 95)
 
 
 def ranking(attacker, photo: np.ndarray) -> np.ndarray:

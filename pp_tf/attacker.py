@@ -35,6 +35,9 @@ class Attacker:
     # the Keras model behind `logits`, where there is one (`from_keras`): what
     # `pp_tf.attacks.ghost` rewires; None for a SavedModel export or a plain function
     model: object = None
+    # what holds the variables behind `logits` (the Keras model, or the loaded SavedModel):
+    # an export that calls `logits` tracks it, so that the variables are saved with it
+    owner: object = None
 
     @functools.cached_property
     def _probabilities(self):
@@ -63,7 +66,7 @@ def from_keras(model, class_names, name: str | None = None,
     if view.crop_size != crop:
         raise ValueError(f"{name or model.name}: view crop {view.crop_size} != model input {crop}")
     return Attacker(name or model.name, lambda x: model(x, training=False), tuple(class_names),
-                    view, model)
+                    view, model, owner=model)
 
 
 def load_attacker(spec: str, source: str | None = None) -> Attacker:
@@ -83,9 +86,8 @@ def load_attacker(spec: str, source: str | None = None) -> Attacker:
             normalization, label_space = (n.decode("utf8") for n in loaded.view_description.numpy())
             described = {"normalization": normalization, "label_space": label_space}
         view = preprocessing.View(resize_size=resize, crop_size=crop, **described)
-        # The closure keeps `loaded` alive: its variables back the signature.
         return Attacker(os.path.basename(os.path.normpath(spec)),
-                        lambda x, _owner=loaded: signature(pixels=x)["logits"], names, view)
+                        lambda x: signature(pixels=x)["logits"], names, view, owner=loaded)
     if spec.endswith(".keras"):
         import keras
 

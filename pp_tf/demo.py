@@ -4,7 +4,12 @@ attackers (EfficientNet-Lite0 and Lite1, which the protections are made against,
 and Lite2, which none of them has seen), write the report, and say which methods
 are waiting for weights and how to get them.
 
-The per-photo methods (`pgd`, `color_filter`, `color_grade`) cost seconds per photo on
+It leads with the recommended default, `protect`'s `auto` (`protect.RECOMMENDED`), and
+every run passes the quality gate (`protect.ProtectConfig.min_quality`): the report shows
+what each method keeps of its protection within it, and the contact sheet 100% crops of
+each photo's smoothest and most textured regions.
+
+The per-photo methods (`auto`, `color_filter`, `color_grade`) cost seconds per photo on
 a CPU, so they run on the first `per_photo_limit` photos only; their rows say how many.
 """
 
@@ -40,7 +45,7 @@ RUNS = (
 )
 # Per-photo attacks against the trained attackers, on the first PER_PHOTO_LIMIT photos.
 PER_PHOTO_RUNS = (
-    ("pgd", ("pgd",), {"attacker": TRAINED_ATTACKERS}),
+    ("auto", (protect.AUTO,), {}),
     ("color_filter", ("color_filter",), {"attacker": TRAINED_ATTACKERS}),
     ("color_grade", ("color_grade",), {"attacker": TRAINED_ATTACKERS}),
 )
@@ -76,9 +81,9 @@ def run_demo(output_dir: str, photos: str = EXAMPLES, perturbation: str = DEFAUL
     sample = sample_folder(photos, os.path.join(output_dir, "per_photo_sample"),
                            per_photo_limit)
     # Style methods run too once their weights are there (saved_models/, port_weights).
-    runs = [(name, methods, values, photos) for name, methods, values in RUNS]
-    runs += [(name, methods, values, sample) for name, methods, values in PER_PHOTO_RUNS
-             if per_photo_limit > 0]
+    runs = [(name, methods, values, sample) for name, methods, values in PER_PHOTO_RUNS
+            if per_photo_limit > 0]
+    runs += [(name, methods, values, photos) for name, methods, values in RUNS]
     runs += [(p.name, (p.name,), {}, photos) for p in protections.all_protections()
              if p.weights_command and p.ready()]
     errors = 0

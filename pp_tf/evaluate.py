@@ -12,8 +12,9 @@ summary (one row per run x attacker) are declared in `pp_tf.results.COLUMNS`:
   for a Places365 attacker, over the 60 MEPP18 sensitive categories;
 * always: how often the attacker's top-1 changed from the original's, and how
   often the original top-1 is gone from the top 5, as saved and after upload;
-* PSNR, SSIM and mean CIEDE2000 to the original (photos whose size changed,
-  e.g. crops, have none);
+* PSNR, SSIM and mean CIEDE2000 to the original, and what a person sees of the change:
+  colour-undone SSIMULACRA2 (median, worst photo, share within the quality gate) and
+  GMSD (`pp_tf.quality.measures`); photos whose size changed, e.g. crops, have none;
 * NIMA mean score, its spread and its change from the original, when a NIMA
   SavedModel is given.
 
@@ -39,6 +40,7 @@ from PIL import Image
 from pp_tf import batch, image_io, metrics, report, results
 from pp_tf.attacker import Attacker, load_attackers
 from pp_tf.models import DEFAULT_ATTACKER, preprocessing
+from pp_tf.quality import measures, regions
 from pp_tf.results import ORIGINAL
 
 UPLOAD_SCALE = 0.75
@@ -156,18 +158,26 @@ def score_photo(run, name, path, photo, attackers, nima=None, after_upload=True,
         if uploaded_photo is not None:
             uploaded[attacker.name] = attacker.predict(
                 attacker.view(uploaded_photo[None]).numpy())[0]
-    nima_mean = nima_std = psnr = ssim = ciede = None
+    nima_mean = nima_std = psnr = ssim = ciede = quality = None
     if nima is not None:
         nima_mean, nima_std = nima(photo)
     if original is not None and original.shape == photo.shape:
         psnr = metrics.psnr(original, photo)
         ssim = metrics.ssim(original, photo) if min(photo.shape[:2]) >= 11 else None
         ciede = metrics.mean_ciede2000(original, photo)
+        quality = measures.photo_quality(original, photo)
+    reference = photo if original is None else original
+    detail_crops = {}
+    if reference.shape == photo.shape:
+        corners = regions.smooth_and_textured(reference, results.DETAIL_CROP)
+        detail_crops = {name: regions.crop_at(photo, corner, results.DETAIL_CROP)
+                        for name, corner in corners.items()}
     return results.PhotoRecord(
         run=run, name=name, path=path, size=tuple(int(s) for s in photo.shape[:2]),
         thumbnail=thumbnail(photo), crop=centre_crop(photo), probabilities=probabilities,
         uploaded=uploaded, nima_mean=nima_mean, nima_std=nima_std, psnr=psnr, ssim=ssim,
-        ciede2000=ciede)
+        ciede2000=ciede, ssimulacra2=quality and quality.ssimulacra2,
+        gmsd=quality and quality.gmsd, detail_crops=detail_crops)
 
 
 def run_names(config: EvaluateConfig) -> tuple[str, ...]:

@@ -188,6 +188,16 @@ def encode_image(pixels: np.ndarray, fmt: str, jpeg_quality: int = 95) -> bytes:
     return buffer.getvalue()
 
 
+def as_saved(pixels: np.ndarray, fmt: str | None, jpeg_quality: int = 95) -> np.ndarray:
+    """The pixels a reader gets back from `encode_image(pixels, fmt, jpeg_quality)`: the
+    decoded file for the lossy formats (JPEG, WebP), `pixels` themselves otherwise."""
+    out_format = _OUTPUT_FORMAT.get((fmt or "PNG").upper(), (fmt or "PNG").upper())
+    if out_format not in ("JPEG", "WEBP"):
+        return pixels
+    data = encode_image(pixels, out_format, jpeg_quality)
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
 def same_file(a, b) -> bool:
     try:
         return os.path.samefile(a, b)

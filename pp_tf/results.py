@@ -20,10 +20,12 @@ from typing import Callable, Literal, Mapping
 import numpy as np
 
 from pp_tf import labels as labels_lib, metrics
+from pp_tf.quality import gate
 
 ORIGINAL = "original"
 THUMB = 200  # longest side of a thumbnail, px
 CROP = 160  # side of the 100% centre crop, px (native resolution)
+DETAIL_CROP = 96  # side of the 100% crops of the smoothest and most textured regions
 TOP_K = 5
 
 
@@ -44,7 +46,8 @@ class PhotoRecord:
     on the photo as saved and after `evaluate.simulate_upload` (empty when the
     evaluation ran without it). `psnr`, `ssim` and `ciede2000` (mean CIEDE2000
     over the pixels) compare with the original and are None for the originals
-    and for photos whose size changed (crops).
+    and for photos whose size changed (crops); so are `ssimulacra2` and `gmsd`, the
+    colour-undone measures of `pp_tf.quality.measures` (what a person sees).
     """
 
     run: str
@@ -60,6 +63,11 @@ class PhotoRecord:
     psnr: float | None = None
     ssim: float | None = None
     ciede2000: float | None = None
+    ssimulacra2: float | None = None
+    gmsd: float | None = None
+    # {"smooth", "textured"}: 100% DETAIL_CROP crops of the original's smoothest and most
+    # textured regions, at the same place in every version (none when the size changed)
+    detail_crops: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,6 +148,39 @@ def _mean_of(field: str):
     return fill
 
 
+def _values_of(group: Group, field: str) -> list[float]:
+    values = [getattr(p, field) for p in group.photos]
+    return [v for v in values if v is not None and math.isfinite(v)]
+
+
+def _median_of(field: str):
+    def fill(group: Group) -> float | None:
+        values = _values_of(group, field)
+        return float(np.median(values)) if values else None
+    return fill
+
+
+def _worst_of(field: str, worst: Callable):
+    def fill(group: Group) -> float | None:
+        values = _values_of(group, field)
+        return float(worst(values)) if values else None
+    return fill
+
+
+def _within_gate(group: Group) -> float | None:
+    values = _values_of(group, "ssimulacra2")
+    return float(np.mean(np.array(values) >= gate.FLOOR)) if values else None
+
+
+def worst_photo(photos, field: str = "ssimulacra2", lowest: bool = True):
+    """The record among `photos` with the worst `field` (lowest, or highest for a cost such
+    as GMSD), or None when none has it."""
+    scored = [p for p in photos if getattr(p, field) is not None and math.isfinite(getattr(p, field))]
+    if not scored:
+        return None
+    return (min if lowest else max)(scored, key=lambda p: getattr(p, field))
+
+
 def _nima_std(group: Group) -> float | None:
     scores = [p.nima_mean for p in group.photos if p.nima_mean is not None]
     return float(np.std(scores)) if scores else None
@@ -216,6 +257,24 @@ COLUMNS: tuple[Column, ...] = (
     Column(key="ciede2000", header="Mean CIEDE2000", format="{:.2f}", better="lower",
            fill=_mean_of("ciede2000"),
            description="mean colour difference to the original (about 1: just noticeable)"),
+    Column(key="ssimulacra2", header="SSIMULACRA2 median", format="{:.1f}", better="higher",
+           fill=_median_of("ssimulacra2"),
+           description="median over the photos of SSIMULACRA2 to the original after undoing "
+                       "the best global colour map, at half size (90 visually lossless, 70 high "
+                       "quality, 50 medium)"),
+    Column(key="ssimulacra2_worst", header="SSIMULACRA2 worst", format="{:.1f}",
+           better="higher", fill=_worst_of("ssimulacra2", min),
+           description="the worst photo's colour-undone SSIMULACRA2"),
+    Column(key="within_gate", header="Within gate", format="{:.0%}", better="higher",
+           fill=_within_gate,
+           description=f"photos whose colour-undone SSIMULACRA2 is at least {gate.FLOOR:g} "
+                       "(the quality gate holds when this is 100% and the median is at least "
+                       f"{gate.DEFAULT:g})"),
+    Column(key="gmsd", header="GMSD median", format="{:.4f}", better="lower",
+           fill=_median_of("gmsd"),
+           description="median colour-undone GMSD at half size (0: structure kept)"),
+    Column(key="gmsd_worst", header="GMSD worst", format="{:.4f}", better="lower",
+           fill=_worst_of("gmsd", max), description="the worst photo's colour-undone GMSD"),
     Column(key="nima_mean", header="NIMA mean", format="{:.3f}", better="higher",
            fill=_mean_of("nima_mean"), description="mean NIMA aesthetic score (1-10)"),
     Column(key="nima_std", header="NIMA std", format="{:.3f}", better=None, fill=_nima_std,

@@ -6,7 +6,8 @@ Layout written under `base_dir` (mount it as `/models` in the container):
     base_dir/models.config
     base_dir/<name>/<version>/saved_model.pb, variables/, assets.extra/tf_serving_warmup_requests
 
-`protect_*` models have two signatures:
+`protect_*` models hold every photo to the quality gate, as `protect` does (`gated`), and
+have two signatures:
 * `protect_bytes(image_bytes: string [batch])` -> `protected_bytes: string [batch]`:
   encoded JPEG/PNG/GIF/BMP in, JPEG out for JPEG in, PNG otherwise. TF Serving's REST
   API base64-encodes outputs whose name ends in `_bytes`. The server decodes with
@@ -24,10 +25,33 @@ import numpy as np
 import tensorflow as tf
 
 from pp_tf import protections
+from pp_tf.quality import gate
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 _PNG_MAGIC = b"\x89PNG"
 _JPEG_MAGIC = b"\xff\xd8"
+
+
+def gated(protect_batch, quality_gate: gate.QualityGate):
+    """`protect_batch` whose every photo is held to `quality_gate` (`gate.hold_tensor`), as
+    `protect` holds what it writes; a photo whose size the protection changed, or one under
+    8 px, is not measured and passes as it is."""
+    if not quality_gate.on:
+        return protect_batch
+
+    def hold(pair):
+        original, result = pair
+        measurable = tf.logical_and(
+            tf.reduce_all(tf.equal(tf.shape(original), tf.shape(result))),
+            tf.reduce_min(tf.shape(original)[:2]) >= 8)
+        return tf.cond(measurable, lambda: gate.hold_tensor(original, result, quality_gate)[0],
+                       lambda: result)
+
+    def protect_gated(images):
+        return tf.map_fn(hold, (images, protect_batch(images)),
+                         fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8))
+
+    return protect_gated
 
 
 class ProtectModule(tf.Module):
@@ -64,8 +88,10 @@ class ProtectModule(tf.Module):
         return {"serving_default": self.serve, "protect_bytes": self.protect_bytes}
 
 
-def protect_module(method: str, settings=None, name: str | None = None) -> ProtectModule:
-    """`protect_<method>`: a registered protection that has a serving function.
+def protect_module(method: str, settings=None, name: str | None = None,
+                   min_quality: float = gate.DEFAULT) -> ProtectModule:
+    """`protect_<method>`: a registered protection that has a serving function, held to the
+    quality gate at `min_quality` (0: off) as `protect` holds its output.
 
     `settings` is the method's settings dataclass, or a flat dict of setting values
     (each method takes the ones it has); None means its defaults.
@@ -77,18 +103,22 @@ def protect_module(method: str, settings=None, name: str | None = None) -> Prote
     if not isinstance(settings, protection.settings):
         settings = protection.make_settings(settings)
     servable = protection.serving(settings)
-    return ProtectModule(servable.protect_batch, name or f"protect_{method}", owned=servable.owned)
+    return ProtectModule(gated(servable.protect_batch, gate.QualityGate(min_quality)),
+                         name or f"protect_{method}", owned=servable.owned)
 
 
 def servable_methods() -> tuple[str, ...]:
     return tuple(p.name for p in protections.all_protections() if p.serving is not None)
 
 
-def stylizer_protect_module(stylizer_dir: str, name: str) -> ProtectModule:
-    """Restyling with an exported stylizer (its `serving_default`: uint8 -> uint8)."""
+def stylizer_protect_module(stylizer_dir: str, name: str,
+                            min_quality: float = gate.DEFAULT) -> ProtectModule:
+    """Restyling with an exported stylizer (its `serving_default`: uint8 -> uint8), held to
+    the quality gate at `min_quality`."""
     loaded = tf.saved_model.load(stylizer_dir)
     serve = loaded.signatures["serving_default"]
-    return ProtectModule(lambda images: serve(images=images)["images"], name, owned=loaded)
+    return ProtectModule(gated(lambda images: serve(images=images)["images"],
+                               gate.QualityGate(min_quality)), name, owned=loaded)
 
 
 # ----------------------------------------------------------------- warm-up and config
@@ -221,12 +251,14 @@ def export_servable(module: tf.Module, base_dir: str, name: str, version: int) -
     return export_dir
 
 
-def export_models(specs, base_dir: str, version: int, settings=None) -> list[str]:
+def export_models(specs, base_dir: str, version: int, settings=None,
+                  min_quality: float = gate.DEFAULT) -> list[str]:
     """Exports each spec and writes `base_dir/models.config`; returns the model names.
 
     A spec is `protect_<method>` for a registered protection with a serving form
     (`servable_methods()`; `settings`, a flat dict of setting values such as
-    `{"perturbation": ...}`, configures it), an architecture name (ported from its
+    `{"perturbation": ...}`, configures it; its output is held to the quality gate at
+    `min_quality`), an architecture name (ported from its
     installed default weights) or `ARCH:WEIGHT_FILE`. A stylizer architecture also
     gives `protect_<arch>`.
     """
@@ -235,8 +267,8 @@ def export_models(specs, base_dir: str, version: int, settings=None) -> list[str
     names = []
     for spec in specs:
         if spec.startswith("protect_"):
-            export_servable(protect_module(spec[len("protect_"):], settings, spec), base_dir,
-                            spec, version)
+            export_servable(protect_module(spec[len("protect_"):], settings, spec, min_quality),
+                            base_dir, spec, version)
             names.append(spec)
             continue
         arch, _, source = spec.partition(":")
@@ -245,8 +277,8 @@ def export_models(specs, base_dir: str, version: int, settings=None) -> list[str
         names.append(arch)
         if models.get(arch).kind == "stylizer":
             protect_name = f"protect_{arch}"
-            export_servable(stylizer_protect_module(export_dir, protect_name), base_dir,
-                            protect_name, version)
+            export_servable(stylizer_protect_module(export_dir, protect_name, min_quality),
+                            base_dir, protect_name, version)
             names.append(protect_name)
     image_io.write_bytes_atomic(models_config(names).encode(),
                                 os.path.join(base_dir, "models.config"), overwrite=True)

@@ -114,8 +114,7 @@ def test_full_resolution_output_is_within_xi_everywhere(rng, xi):
     attack = pgd.PGD([attacker], pgd.PGDConfig(xi=xi, steps=3, eot_samples=1, delta_scale=0.5,
                                                random_start=True))
     delta = attack(work)
-    full = pgd.upsample_delta(delta, photo.shape, xi)
-    out = pgd.add_delta(photo, full)
+    out = pgd.add_delta(photo, delta, xi).numpy()
     assert out.dtype == np.uint8 and out.shape == photo.shape
     change = np.abs(out.astype(np.int16) - photo)
     assert change.max() <= np.floor(xi) and change.max() > 0
@@ -252,3 +251,21 @@ def test_per_photo_attacks_aim_at_the_top1_of_the_photo_not_of_its_working_copy(
     assert [int(label[0]) for label in attack.labels] == [expected]
     assert record == {"working_shape": [60, 80],
                       "clean_top1": {"pixel": ("below", "above")[expected]}}
+
+
+def test_texture_mask_keeps_the_budget_off_smooth_areas():
+    """Half flat, half noise: the mask is the floor on the flat half and 1 on the noise, and
+    PGD's perturbation stays within xi times the mask at every pixel."""
+    rng = np.random.default_rng(0)
+    photos = np.full((2, 32, 32, 3), 128.0, np.float32)
+    photos[:, :, 16:] = rng.uniform(0, 255, (2, 32, 16, 3))
+    mask = pgd.texture_mask(tf.constant(photos), (32, 32), 0.25).numpy()[..., 0]
+    radius = pgd.MASK_RADIUS
+    assert np.allclose(mask[:, :, :16 - radius - 1], 0.25)
+    assert np.allclose(mask[:, :, 16 + radius + 1:-radius - 1], 1.0)
+    config = pgd.PGDConfig(xi=16.0, steps=5, eot_samples=0, diversity=0.0, mask_floor=0.25)
+    delta = pgd.PGD([tiny_attacker()], config)(photos).numpy()
+    assert np.all(np.abs(delta) <= 16.0 * mask[..., None] + 1e-4)
+    assert np.abs(delta[:, :, 20:]).max() > 4.0 + 1e-3  # the noisy half uses more than 4
+    with pytest.raises(ValueError, match="mask_floor"):
+        pgd.PGDConfig(mask_floor=0.0)

@@ -22,6 +22,10 @@
   L1-normalised gradients (its sign, or its values for the `rms` step).
 * Input diversity: DI-FGSM, Xie et al., CVPR 2019: a random resize-and-pad of
   each attacker's input per step (`transforms.input_diversity`).
+* Texture masking (`mask_floor` < 1): the budget varies over the photo, `xi` where it
+  has detail and down to `mask_floor * xi` where it is smooth (`texture_mask`), as the
+  eye masks a change in texture and sees it on a sky (the luminance and texture masking
+  of JND models; Chou & Li 1995, Zhang et al. 2005). Steps are scaled by the same map.
 
 The clean label of each attacker is its own top-1 on the unperturbed photo (no
 ground truth needed). `member_losses` (the objective, per attacker) is shared
@@ -31,7 +35,7 @@ On a large photo the perturbation lives at a working resolution (`working_photo`
 the photo resized, antialiased, so that its shorter side is the largest view's
 resize size); each attacker's view of the working photo stands in for its view
 of the full photo (the two differ only by resizing in two stages instead of
-one). `upsample_delta` puts the result on the full photo by a bilinear upsample,
+one). `add_delta` puts the result on the full photo by a bilinear upsample,
 which is a convex combination of the working values and so stays within `xi`
 everywhere; rounding to integers then clipping to `floor(xi)` keeps the uint8
 output within `xi` of the original at every pixel.
@@ -189,6 +193,24 @@ def view_labels(attackers: Sequence[Attacker], views: Sequence, top: int = 1
     return tuple(labels)
 
 
+MASK_DETAIL = 6.0  # mean |luma difference| to the neighbours (0-255) that earns the full xi
+MASK_RADIUS = 3  # the detail is averaged over (2 r + 1)^2 pixels of the perturbation grid
+
+
+def texture_mask(photos, size, floor: float):
+    """The share of `xi` each pixel of a perturbation of `size` (h', w') may use, `[b, h',
+    w', 1]` in [floor, 1]: the photos' local detail (mean absolute luma difference to the
+    right and lower neighbours, at the perturbation's size, box-averaged) over
+    `MASK_DETAIL`."""
+    luma = tf.reduce_sum(tf.image.resize(photos, size, antialias=True)
+                         * tf.constant([0.299, 0.587, 0.114]), -1, keepdims=True)
+    detail = (tf.pad(tf.abs(luma[:, :, 1:] - luma[:, :, :-1]), [[0, 0], [0, 0], [0, 1], [0, 0]])
+              + tf.pad(tf.abs(luma[:, 1:] - luma[:, :-1]), [[0, 0], [0, 1], [0, 0], [0, 0]]))
+    window = 2 * MASK_RADIUS + 1
+    detail = tf.nn.avg_pool2d(detail, window, 1, "SAME")
+    return tf.clip_by_value(detail / MASK_DETAIL, floor, 1.0)
+
+
 @dataclasses.dataclass(frozen=True)
 class PGDConfig:
     """Settings of a PGD run (all on the 0-255 scale)."""
@@ -207,6 +229,7 @@ class PGDConfig:
     step_norm: StepNorm = "rms"
     objective: Objective = "top5"
     confidence: float = 10.0  # top5: logits below the fifth class to aim for; ce: its cap
+    mask_floor: float = 0.25  # the budget's share on smooth areas (1: xi everywhere)
     seed: int = 0
 
     def __post_init__(self):
@@ -218,6 +241,8 @@ class PGDConfig:
             raise ValueError(f"diversity is a probability, got {self.diversity}")
         if not 0 < self.delta_scale <= 1:
             raise ValueError(f"delta_scale must be in (0, 1], got {self.delta_scale}")
+        if not 0 < self.mask_floor <= 1:
+            raise ValueError(f"mask_floor must be in (0, 1], got {self.mask_floor}")
         check_objective(self.objective)
         if self.step_norm not in ("sign", "rms"):
             raise ValueError(f"step_norm must be 'sign' or 'rms', got {self.step_norm!r}")
@@ -231,7 +256,8 @@ class PGD:
     """L-inf PGD + EOT + momentum + DI against `attackers`; see the module docstring.
 
     `PGD(attackers, config)(photos)` -> the perturbation `delta`, float
-    `[b, h', w', 3]` with `|delta| <= xi`, at `config.delta_scale` times the photos' size
+    `[b, h', w', 3]` with `|delta| <= xi * texture_mask` (`xi` everywhere for
+    `mask_floor` 1), at `config.delta_scale` times the photos' size
     (`delta_shape`); the attackers see `clip(photos + resize_delta(delta, (h, w)))`.
     Photos of one call share a size.
     """
@@ -246,6 +272,7 @@ class PGD:
         seed = tf.TensorSpec([2], tf.int32)
         self.step = tf.function(self._step, input_signature=[photos, photos, photos, labels, seed])
         self.start = tf.function(self._start, input_signature=[photos, seed])
+        self.run = tf.function(self._run, input_signature=[photos, labels, seed])
 
     def delta_shape(self, shape) -> tuple[int, int, int, int]:
         """The perturbation's `[b, h', w', 3]` for photos of `shape` `[b, h, w, 3]`."""
@@ -254,6 +281,12 @@ class PGD:
 
     def __repr__(self) -> str:
         return attack_repr(self)
+
+    def _delta_zeros(self, photos):
+        """Zeros of the perturbation's shape for float `photos` (`delta_shape`, as tensors)."""
+        size = tf.cast(tf.shape(photos)[1:3], tf.float64) * self.config.delta_scale
+        size = tf.maximum(1, tf.cast(tf.round(size), tf.int32))
+        return tf.zeros(tf.concat([tf.shape(photos)[:1], size, [3]], 0))
 
     def _start(self, zeros, seed):
         xi = self.config.xi
@@ -275,6 +308,10 @@ class PGD:
             loss = tf.add_n(list(losses))
             total = tf.reduce_sum(loss)
         gradient = tape.gradient(total, delta)
+        budget = config.xi
+        if config.mask_floor < 1:
+            budget = config.xi * texture_mask(photos, tf.shape(delta)[1:3], config.mask_floor)
+            gradient *= budget / config.xi
         gradient /= tf.reduce_mean(tf.abs(gradient), [1, 2, 3], keepdims=True) + 1e-12
         velocity = config.momentum * velocity + gradient
         if config.step_norm == "sign":
@@ -287,7 +324,7 @@ class PGD:
             # is left as it is: no more change than needed.
             done = tf.reduce_all(tf.stack(losses) >= config.confidence - 1e-3, 0)
             step *= 1.0 - tf.cast(done, tf.float32)[:, None, None, None]
-        delta = tf.clip_by_value(delta + step, -config.xi, config.xi)
+        delta = tf.clip_by_value(delta + step, -budget, budget)
         return delta, velocity, loss
 
     def __call__(self, photos, labels: Sequence | None = None, seed=None) -> tf.Tensor:
@@ -299,12 +336,20 @@ class PGD:
             labels = clean_labels(self.attackers, photos, labels_per_photo(self.config.objective))
         labels = tuple(tf.convert_to_tensor(label, tf.int32) for label in labels)
         seed = np.asarray(seed if seed is not None else (self.config.seed, 0), np.int64)
-        base = tf.constant((seed % (2 ** 31)).astype(np.int32))
-        delta = self.start(tf.zeros(self.delta_shape(photos.shape)), base)
-        velocity = tf.zeros_like(delta)
-        for step in range(self.config.steps):
-            delta, velocity, _ = self.step(photos, delta, velocity, labels,
-                                           base + tf.constant([0, 1000 * (step + 1)]))
+        return self.run(photos, labels, tf.constant((seed % (2 ** 31)).astype(np.int32)))
+
+    def _run(self, photos, labels, seed):
+        """The whole attack in one graph (a `tf.while_loop` over the steps; step `i` draws
+        with `seed + [0, 1000 i]`): what `__call__` runs, and what a SavedModel embeds."""
+        delta = self._start(self._delta_zeros(photos), seed)
+
+        def body(step, delta, velocity):
+            delta, velocity, _ = self._step(photos, delta, velocity, labels,
+                                            seed + tf.stack([0, 1000 * (step + 1)]))
+            return step + 1, delta, velocity
+
+        _, delta, _ = tf.while_loop(lambda step, *_: step < self.config.steps, body,
+                                    (tf.constant(0), delta, tf.zeros_like(delta)))
         return delta
 
 
@@ -313,16 +358,17 @@ def working_size(attackers: Sequence[Attacker], requested: int = 0) -> int:
     return requested if requested > 0 else max(a.view.resize_size for a in attackers)
 
 
-def working_photo(photo: np.ndarray, shorter_side: int) -> tf.Tensor:
-    """uint8 `[h, w, 3]` -> float `[1, h', w', 3]` whose shorter side is `shorter_side`
-    (antialiased bilinear; never enlarged: a smaller photo is kept at its size)."""
-    height, width = photo.shape[:2]
-    scale = min(1.0, shorter_side / min(height, width))
-    size = (max(1, round(height * scale)), max(1, round(width * scale)))
-    image = tf.cast(photo[None], tf.float32)
-    if size == (height, width):
-        return image
-    return tf.image.resize(image, size, method="bilinear", antialias=True)
+def working_photo(photo, shorter_side: int) -> tf.Tensor:
+    """uint8 `[h, w, 3]` (an array, or a tensor whose size is known only when it runs) ->
+    float `[1, h', w', 3]` whose shorter side is `shorter_side` (antialiased bilinear; never
+    enlarged: a smaller photo is kept at its size)."""
+    image = tf.cast(tf.convert_to_tensor(photo)[None], tf.float32)
+    shape = tf.cast(tf.shape(image)[1:3], tf.float64)
+    scale = tf.minimum(tf.constant(1.0, tf.float64), shorter_side / tf.reduce_min(shape))
+    size = tf.maximum(1, tf.cast(tf.round(shape * scale), tf.int32))
+    return tf.cond(tf.reduce_any(tf.cast(size, tf.float64) != shape),
+                   lambda: tf.image.resize(image, size, method="bilinear", antialias=True),
+                   lambda: image)
 
 
 def resize_delta(delta, size):
@@ -331,16 +377,13 @@ def resize_delta(delta, size):
     return tf.image.resize(delta, size, method="bilinear")
 
 
-def upsample_delta(delta, shape, xi: float) -> np.ndarray:
-    """A working-resolution `delta` `[1, h', w', 3]` on the full photo `shape` `(h, w, ...)`:
-    bilinear (smooth, no blocks), rounded to integers within `floor(xi)`; int16 `[h, w, 3]`."""
-    delta = tf.convert_to_tensor(delta, tf.float32)
-    if tuple(delta.shape[1:3]) != tuple(shape[:2]):
-        delta = resize_delta(delta, shape[:2])
+def add_delta(photo, delta, xi: float) -> tf.Tensor:
+    """A working-resolution `delta` `[1, h', w', 3]` put on the full uint8 `photo` `[h, w, 3]`
+    (an array, or a tensor of a size known only when it runs): upsampled bilinearly (smooth,
+    no blocks), rounded to integers within `floor(xi)`, added and clipped to uint8, so the
+    result is within `xi` of the photo at every pixel. -> uint8 `[h, w, 3]`."""
+    photo = tf.convert_to_tensor(photo, tf.uint8)
+    delta = resize_delta(tf.convert_to_tensor(delta, tf.float32), tf.shape(photo)[:2])[0]
     limit = float(np.floor(xi + 1e-6))
-    return np.clip(np.rint(delta[0].numpy()), -limit, limit).astype(np.int16)
-
-
-def add_delta(photo: np.ndarray, delta_full: np.ndarray) -> np.ndarray:
-    """uint8 photo + integer delta, clipped to uint8 (so still within xi of the photo)."""
-    return np.clip(photo.astype(np.int16) + delta_full, 0, 255).astype(np.uint8)
+    delta = tf.clip_by_value(tf.round(delta), -limit, limit)
+    return tf.cast(tf.clip_by_value(tf.cast(photo, tf.float32) + delta, 0.0, 255.0), tf.uint8)

@@ -15,7 +15,10 @@ registers one `Protection`:
   function of a uint8 batch, for the TF Serving `protect_<name>` export;
 * `weights_command` (optional): for a method whose default settings need
   downloaded weights, the command that fetches and ports them (the demo lists
-  it, and runs the method once the weights are there: `ready()`).
+  it, and runs the method once the weights are there: `ready()`);
+* `experiment` (optional): why the method is kept as an experiment, not offered
+  as a protection (for example: it protects only by damage the quality gate
+  refuses); `protect` says so when a chain uses it.
 
 Adding a method is one module that calls `register` (modules of this package
 are imported by `pp_tf.protections`), or a `register` call from anywhere
@@ -62,11 +65,15 @@ class Prepared:
         attackers: names of the classifiers it was made against (empty for
             methods that use none); evaluate marks every other attacker unseen.
         facts: anything else worth recording (for example a perturbation's view).
+        models: the loaded attackers (`pp_tf.attacker.Attacker`), for a method that loads
+            them: `protect` checks each photo it had to take back to the quality gate
+            against them.
     """
 
     apply: PhotoFn
     attackers: tuple[str, ...] = ()
     facts: dict = dataclasses.field(default_factory=dict)
+    models: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +97,7 @@ class Protection:
     serving: Callable[[Any], Servable] | None = None
     weights_command: str | None = None
     ready: Callable[[], bool] = lambda: True  # can it run with its default settings here?
+    experiment: str = ""  # why it is an experiment rather than a protection ("": it is not)
 
     def __post_init__(self):
         if not dataclasses.is_dataclass(self.settings):
@@ -105,6 +113,11 @@ class Protection:
         names = {f.name for f in dataclasses.fields(self.settings)}
         return self.settings(**{k: v for k, v in values.items() if k in names and v is not None})
 
+
+# The `experiment` text of a method that fools only by damage the quality gate refuses.
+OUTSIDE_GATE = ("an experiment: within the quality gate (min_quality 70) it fools the trained "
+                "attackers on {trained} of the bundled photos and the unseen one on {unseen} "
+                "(BUILD_NOTES, \"Protection within the quality gate\")")
 
 _REGISTRY: dict[str, Protection] = {}
 

@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from pp_tf import attacker as attacker_lib
 from pp_tf.attacks import color_filter
-from pp_tf.protections.base import PhotoContext, Prepared, Protection, register
+from pp_tf.protections.base import OUTSIDE_GATE, PhotoContext, Prepared, Protection, register
 from pp_tf.protections.pgd import (ATTACKER_HELP, DEFAULT_ATTACKERS, DIVERSITY_HELP, EOT_HELP,
                                    OBJECTIVE_HELP, STEPS_HELP, WORKING_SIZE_HELP,
                                    attack_working_photo, setting)
@@ -181,7 +181,7 @@ def build_colour_attack(settings: ColourAttackSettings, name: str, attack_class:
     return Prepared(apply, tuple(a.name for a in attackers),
                     {"attack": repr(attack), "working_size": size,
                      "eroded_adds": {member.attacker.name: member.eroded_adds
-                                     for member in attack.ghosts}})
+                                     for member in attack.ghosts}}, models=attackers)
 
 
 def build(settings: ColorFilterSettings) -> Prepared:
@@ -193,4 +193,5 @@ def build(settings: ColorFilterSettings) -> Prepared:
 
 PROTECTION = register(Protection(
     "color_filter", "per-photo adversarial tone curve (ACE) against an attacker ensemble, "
-                    "applied as a lookup table at full resolution", ColorFilterSettings, build))
+                    "applied as a lookup table at full resolution", ColorFilterSettings, build,
+    experiment=OUTSIDE_GATE.format(trained="15%", unseen="5%")))

@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 
 from pp_tf.attacks import color_grade
-from pp_tf.protections.base import Prepared, Protection, register
+from pp_tf.protections.base import OUTSIDE_GATE, Prepared, Protection, register
 from pp_tf.protections.color_filter import (CONFIDENCE_HELP, ENSEMBLE_LOSS_HELP,
                                             LEARNING_RATE_HELP,
                                             LOOK_WEIGHT_HELP, PLAIN_VIEW_HELP,
@@ -80,4 +80,5 @@ def build(settings: ColorGradeSettings) -> Prepared:
 PROTECTION = register(Protection(
     "color_grade", "per-photo adversarial colour grade (a smooth 3-D colour lookup table) "
                    "against an attacker ensemble, applied at full resolution",
-    ColorGradeSettings, build))
+    ColorGradeSettings, build,
+    experiment=OUTSIDE_GATE.format(trained="22.5%", unseen="10%")))

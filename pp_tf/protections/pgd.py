@@ -13,10 +13,12 @@ import dataclasses
 from typing import Literal
 
 import numpy as np
+import tensorflow as tf
 
 from pp_tf import attacker as attacker_lib
 from pp_tf.attacks import pgd
-from pp_tf.protections.base import PhotoContext, Prepared, Protection, file_rng, register
+from pp_tf.protections.base import (PhotoContext, Prepared, Protection, Servable, file_rng,
+                                   register)
 
 DEFAULT_ATTACKERS = "efficientnet_lite0,efficientnet_lite1"
 _DEFAULTS = pgd.PGDConfig()
@@ -60,6 +62,9 @@ class PGDSettings:
         _DEFAULTS.step_norm, "PGD step: sign (every pixel moves by the step) or rms (pixels "
                              "move with their gradient; less change at the same xi).")
     objective: Literal["ce", "top5", "top5_set"] = setting(_DEFAULTS.objective, OBJECTIVE_HELP)
+    mask_floor: float = setting(_DEFAULTS.mask_floor, "Texture masking: the share of xi the "
+                                "smoothest areas may use (1: xi everywhere; the budget "
+                                "rises with local detail).")
     working_size: int = setting(0, WORKING_SIZE_HELP)
     seed: int = 0
 
@@ -74,7 +79,8 @@ class PGDSettings:
                              momentum=self.momentum, eot_samples=self.eot_samples,
                              diversity=self.diversity, random_start=self.random_start,
                              delta_scale=self.delta_scale, step_norm=self.step_norm,
-                             objective=self.objective, seed=self.seed)
+                             objective=self.objective, mask_floor=self.mask_floor,
+                             seed=self.seed)
 
 
 def photo_seed(seed: int, name: str) -> np.ndarray:
@@ -117,15 +123,38 @@ def build(settings: PGDSettings) -> Prepared:
     def apply(photo: np.ndarray, context: PhotoContext) -> np.ndarray:
         delta, record = attack_working_photo(attack, attackers, photo, size, settings.seed,
                                              context.name)
-        out = pgd.add_delta(photo, pgd.upsample_delta(delta, photo.shape, settings.xi))
+        out = pgd.add_delta(photo, delta, settings.xi).numpy()
         context.record["pgd"] = {
             **record, "max_change": int(np.abs(out.astype(np.int16) - photo).max())}
         return out
 
     return Prepared(apply, tuple(a.name for a in attackers),
-                    {"attack": repr(attack), "working_size": size})
+                    {"attack": repr(attack), "working_size": size}, models=attackers)
+
+
+# A served photo has no file name: its random draws are those `protect` gives a file named "".
+SERVED_NAME = ""
+
+
+def serving(settings: PGDSettings) -> Servable:
+    """The whole of `build`'s per-photo function as tensor ops (the attack's steps in a
+    `tf.while_loop`), for any photo size: what `protect` writes for a photo named
+    `SERVED_NAME`, before the quality gate."""
+    attackers = attacker_lib.load_attackers(settings.attacker)
+    attack = pgd.PGD(attackers, settings.config())
+    size = pgd.working_size(attackers, settings.working_size)
+    seed = tf.constant(photo_seed(settings.seed, SERVED_NAME), tf.int32)
+    top = pgd.labels_per_photo(attack.config.objective)
+
+    def protect_photo(photo):
+        labels = pgd.clean_labels(attackers, tf.cast(photo[None], tf.float32), top)
+        delta = attack.run(pgd.working_photo(photo, size), labels, seed)
+        return pgd.add_delta(photo, delta, settings.xi)
+
+    return Servable(lambda images: tf.map_fn(protect_photo, images),
+                    owned=tuple(a.owner for a in attackers))
 
 
 PROTECTION = register(Protection(
     "pgd", "per-photo L-inf PGD against an attacker ensemble (EOT, momentum, input "
-           "diversity), within xi at full resolution", PGDSettings, build))
+           "diversity), within xi at full resolution", PGDSettings, build, serving))

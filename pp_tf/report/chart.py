@@ -8,6 +8,7 @@ import dataclasses
 import html
 import math
 
+from pp_tf.quality import gate
 from pp_tf.results import COLUMN, ORIGINAL, Evaluation
 
 WIDTH, HEIGHT = 760, 420
@@ -26,13 +27,17 @@ class Axes:
 
 
 def axes_for(evaluation: Evaluation) -> Axes:
-    """x: NIMA change when NIMA was scored, else mean CIEDE2000; y: attacker top-1
+    """x: the worst photo's colour-undone SSIMULACRA2 when measured (the quality gate's
+    measure), else NIMA change when NIMA was scored, else mean CIEDE2000; y: attacker top-1
     accuracy with labels, else gone-from-top-5."""
     rows = evaluation.summary
+    measured = any(r.values.get("ssimulacra2_worst") is not None for r in rows)
     nima = any(r.values.get("nima_change") is not None for r in rows)
-    x_key = "nima_change" if nima else "ciede2000"
+    x_key = "ssimulacra2_worst" if measured else "nima_change" if nima else "ciede2000"
     y_key = "top1_all" if evaluation.labelled else "gone_from_top5"
-    x_label = ("NIMA change from the original (image cost: more negative is worse)" if nima
+    x_label = ("Worst photo's SSIMULACRA2, colour undone (image quality: higher is better; "
+               f"the gate: {gate.FLOOR:g})" if measured
+               else "NIMA change from the original (image cost: more negative is worse)" if nima
                else "Mean CIEDE2000 to the original (image cost: lower is better)")
     y_label = ("Attacker top-1 accuracy (lower is better)" if evaluation.labelled
                else "Gone from top-5 (higher is better)")
@@ -51,7 +56,9 @@ def tradeoff_svg(evaluation: Evaluation) -> str:
               and r.values.get(axes.y_key) is not None]
     xs = [r.values[axes.x_key] for r in points if r.values.get(axes.x_key) is not None]
     xs = [x for x in xs if math.isfinite(x)]
-    if axes.x_key == "nima_change":
+    if axes.x_key == "ssimulacra2_worst":
+        x_low, x_high = min(xs + [gate.FLOOR]) - 10.0, 100.0
+    elif axes.x_key == "nima_change":
         span = max([abs(x) for x in xs] + [0.1]) * 1.15
         x_low, x_high = -span, span
     else:
@@ -82,6 +89,11 @@ def tradeoff_svg(evaluation: Evaluation) -> str:
                    f"stroke='#e4e4e4'/><text x='{LEFT - 8}' y='{sy(y) + 4:.1f}' "
                    f"text-anchor='end' font-size='11'>{y:.0%}</text>")
     band_x = LEFT + plot_w
+    if axes.x_key == "ssimulacra2_worst":  # left of this line, some photo fails the gate
+        out.append(f"<line class='gate' x1='{sx(gate.FLOOR):.1f}' y1='{TOP}' "
+                   f"x2='{sx(gate.FLOOR):.1f}' y2='{TOP + plot_h}' stroke='#b00' "
+                   f"stroke-dasharray='6 3'/><text x='{sx(gate.FLOOR) + 4:.1f}' y='{TOP + 14}' "
+                   "font-size='11' fill='#b00'>quality gate</text>")
     if any(r.values.get(axes.x_key) is None for r in points):
         out.append(f"<rect x='{band_x + 6}' y='{TOP}' width='{NO_COST_BAND - 6}' "
                    f"height='{plot_h}' fill='#f0f0f0' stroke='#888'/>"

@@ -7,7 +7,8 @@ import html
 import math
 
 from pp_tf.report.chart import tradeoff_svg
-from pp_tf.report.tables import attacker_roles
+from pp_tf.quality import gate
+from pp_tf.report.tables import attacker_roles, worst_photos
 from pp_tf.results import (ORIGINAL, Evaluation, best_value, photo_marks, shown_columns)
 
 CSS = """
@@ -36,6 +37,7 @@ table.grid tr.crops td{border-top:none;padding-top:0}
 table.grid tr.crops img{image-rendering:pixelated}
 .verdict{font-size:12px;line-height:1.35}
 .verdict .changed{color:#b45309;font-weight:bold}
+.fails-gate{color:#b00;font-weight:bold}
 .gone{background:#c62828;color:white;font-size:10px;padding:0 4px;border-radius:3px;
  margin-left:3px}
 .name{font-size:12px;color:#555}
@@ -79,7 +81,12 @@ def header(evaluation: Evaluation) -> str:
         "(an image classifier): <b>top-1 changed</b> is the share of photos whose best guess "
         "differs from the attacker's best guess on the original, and <b>gone from top-5</b> "
         "the share where the original's best guess is not even among its five best guesses "
-        "any more (higher protects better). PSNR and SSIM (higher) and mean CIEDE2000 "
+        "any more (higher protects better). <b>SSIMULACRA2</b> (colour undone, at half "
+        "size: 90 is visually lossless, 70 high quality, 50 medium) and GMSD (0: structure "
+        "kept) say what a person sees of the change once a deliberate global colour grade is "
+        "set aside; the quality gate asks every photo to score at least "
+        f"{gate.FLOOR:g} and the median {gate.DEFAULT:g}, and each run's worst photo is "
+        "named under the table. PSNR and SSIM (higher) and mean CIEDE2000 "
         "(lower; about 1 is a just-noticeable colour difference) say how close each "
         "protected photo stays to its original"
         + (", NIMA how appealing it is" if any(r.values.get("nima_mean") is not None
@@ -187,6 +194,17 @@ def _verdict(label: str, marks, compare: bool) -> str:
     return f"<div>{text}</div>"
 
 
+def worst_list(evaluation: Evaluation) -> str:
+    """Each run's worst photo by the gate's measure, those under the gate marked."""
+    items = [("<li class='fails-gate'>" if w["ssimulacra2"] < gate.FLOOR else "<li>")
+             + f"{_e(w['run'])}: {_e(w['name'])} ({w['ssimulacra2']:.1f})</li>"
+             for w in worst_photos(evaluation)]
+    if not items:
+        return ""
+    return ("<p class='name'>Worst photo of each run, by colour-undone SSIMULACRA2:</p>"
+            "<ul class='worst'>" + "".join(items) + "</ul>")
+
+
 def page(evaluation: Evaluation, files: dict) -> str:
     names = ", ".join(a.name for a in evaluation.attackers)
     return "\n".join([
@@ -197,7 +215,7 @@ def page(evaluation: Evaluation, files: dict) -> str:
         "<h2>Summary</h2><p class='name'>One row per run and attacker; the best protected "
         "value of each column, for each attacker, is in bold on green; click a column header "
         "to sort.</p>",
-        summary_table(evaluation),
+        summary_table(evaluation), worst_list(evaluation),
         "<h2>Trade-off</h2>", tradeoff_svg(evaluation),
         "<h2>Photos</h2>", photo_grid(evaluation, files),
         "</body></html>"])

@@ -8,7 +8,7 @@ import json
 import math
 
 from pp_tf.results import (COLUMNS, ORIGINAL, Evaluation, photo_marks, shown_columns,
-                           top_labels)
+                           top_labels, worst_photo)
 
 
 def attacker_roles(evaluation: Evaluation) -> dict[str, tuple[str, ...]]:
@@ -36,7 +36,24 @@ def markdown(evaluation: Evaluation) -> str:
             lines.append(f"| {row.run} | "
                          + " | ".join(c.text(row.values.get(c.key)) for c in columns) + " |")
         lines.append("")
+    worst = worst_photos(evaluation)
+    if worst:
+        lines += ["## Worst photo of each run", "",
+                  "By colour-undone SSIMULACRA2 (the quality gate's measure):", ""]
+        lines += [f"- {w['run']}: {w['name']} ({w['ssimulacra2']:.1f})" for w in worst]
+        lines.append("")
     return "\n".join(lines)
+
+
+def worst_photos(evaluation: Evaluation) -> list[dict]:
+    """{run, name, ssimulacra2} of each protected run's worst photo by colour-undone
+    SSIMULACRA2 (runs without the measure, e.g. crops, are left out)."""
+    result = []
+    for run in evaluation.runs:
+        photo = worst_photo([p for p in evaluation.photos if p.run == run])
+        if run != ORIGINAL and photo is not None:
+            result.append({"run": run, "name": photo.name, "ssimulacra2": photo.ssimulacra2})
+    return result
 
 
 def _csv_text(rows: list[dict], fields: list[str]) -> str:
@@ -55,7 +72,8 @@ def summary_csv(evaluation: Evaluation) -> str:
 
 PHOTO_FIELDS = ("run", "name", "attacker", "path", "height", "width", "top1", "top1_changed",
                 "gone_from_top5", "top1_upload", "top1_changed_upload", "gone_from_top5_upload",
-                "top3", "psnr", "ssim", "ciede2000", "nima_mean", "nima_std")
+                "top3", "psnr", "ssim", "ciede2000", "ssimulacra2", "gmsd", "nima_mean",
+                "nima_std")
 
 
 def photo_records(evaluation: Evaluation) -> list[dict]:
@@ -79,6 +97,7 @@ def photo_records(evaluation: Evaluation) -> list[dict]:
         records.append({"run": photo.run, "name": photo.name, "path": photo.path,
                         "height": photo.size[0], "width": photo.size[1],
                         "psnr": photo.psnr, "ssim": photo.ssim, "ciede2000": photo.ciede2000,
+                        "ssimulacra2": photo.ssimulacra2, "gmsd": photo.gmsd,
                         "nima_mean": photo.nima_mean, "nima_std": photo.nima_std,
                         "attackers": verdicts})
     return records
@@ -110,6 +129,7 @@ def results_json(evaluation: Evaluation, records: list[dict]) -> str:
         "columns": [{"key": c.key, "header": c.header, "better": c.better,
                      "description": c.description} for c in COLUMNS],
         "summary": [row.to_dict() for row in evaluation.summary],
+        "worst_photos": worst_photos(evaluation),
         "photos": records, "errors": list(evaluation.errors)}),
         indent=2, ensure_ascii=False, allow_nan=False)
 

@@ -1,6 +1,6 @@
 r"""Exports models in the TF Serving layout: BASE/<name>/<version>/ plus BASE/models.config.
 
-  python -m pp_tf.scripts.export_serving --models=efficientnet_lite0,protect_uap \
+  python -m pp_tf.scripts.export_serving --models=efficientnet_lite0,protect_pgd \
       --base_dir=serving --version=1
   python -m pp_tf.scripts.export_serving --base_dir=serving --version=1 --models=\
 places365_resnet50:resnet50_places365.pth.tar,nima_mobilenet:weights_mobilenet_aesthetic_0.07.hdf5,\
@@ -10,6 +10,7 @@ cartoongan:Hayao_net_G_float.pth,protect_uap
 from absl import app, flags
 
 from pp_tf import bundled, models
+from pp_tf.quality import gate
 from pp_tf.serving import export_models, servable_methods
 
 _MODELS = flags.DEFINE_list("models", [models.DEFAULT_ATTACKER, "protect_uap"],
@@ -20,13 +21,17 @@ _VERSION = flags.DEFINE_integer("version", 1, "Version folder to write.")
 _PERTURBATION = flags.DEFINE_string("perturbation", bundled.shipped_perturbation(),
                                      "UAP .npy of protect_uap (default: the shipped one).")
 _PLACEMENT = flags.DEFINE_enum("placement", "tile", ["tile", "crop"], "UAP placement.")
+_MIN_QUALITY = flags.DEFINE_float("min_quality", gate.DEFAULT,
+                                  "Quality gate of the protect_* models: the colour-undone "
+                                  "SSIMULACRA2 every output must reach (0: off), as protect's.")
 flags.mark_flag_as_required("base_dir")
 
 
 def main(argv):
     del argv
     names = export_models(_MODELS.value, _BASE.value, _VERSION.value,
-                          {"perturbation": _PERTURBATION.value, "placement": _PLACEMENT.value})
+                          {"perturbation": _PERTURBATION.value, "placement": _PLACEMENT.value},
+                          _MIN_QUALITY.value)
     print(f"exported {', '.join(names)} (version {_VERSION.value}) to {_BASE.value}")
 
 

@@ -1,12 +1,14 @@
 r"""Protects every photo of a folder; originals are never touched.
 
+  python -m pp_tf.scripts.protect --input_dir=photos --output_dir=protected
   python -m pp_tf.scripts.protect --method=uap --perturbation=saved_models/uap_efficientnet_lite0_linf10.npy \
       --input_dir=photos --output_dir=protected
   python -m pp_tf.scripts.protect --method=cartoongan,uap --generator=saved_models/cartoongan_hayao \
       --perturbation=uap.npy --input_dir=photos --output_dir=protected
 
-The method flags are made from the settings of every registered method
-(`pp_tf.protections`); each method of the chain takes the flags it has.
+With no --method, the recommended method runs (`auto`). Every output passes the quality
+gate (--min_quality). The method flags are made from the settings of every registered
+method (`pp_tf.protections`); each method of the chain takes the flags it has.
 """
 
 import sys
@@ -14,17 +16,26 @@ import sys
 from absl import app, flags
 
 from pp_tf import image_io, protections
-from pp_tf.protect import ProtectConfig, protect_folder
+from pp_tf.protect import AUTO, RECOMMENDED, ProtectConfig, protect_folder
+from pp_tf.quality import gate
 
 _METHOD = flags.DEFINE_list(
-    "method", None, "One or more methods, applied in order: " + "; ".join(
-        f"{p.name}: {p.summary}" for p in protections.all_protections()) + ".")
+    "method", [AUTO], f"One or more methods, applied in order: {AUTO} (the default: "
+    f"{', '.join(RECOMMENDED)}, the most protection within the quality gate); " + "; ".join(
+        f"{p.name}: {p.summary}" + (" (an experiment)" if p.experiment else "")
+        for p in protections.all_protections()) + ".")
 _INPUT = flags.DEFINE_string("input_dir", None, "Folder of photos.")
 _OUTPUT = flags.DEFINE_string("output_dir", None, "Where protected copies go (not inside input_dir).")
 _OVERWRITE = flags.DEFINE_boolean("overwrite", False, "Replace existing outputs.")
 _QUALITY = flags.DEFINE_integer("jpeg_quality", 95, "Quality of JPEG outputs.")
 _PROGRESS = flags.DEFINE_boolean("progress", True, "Show a progress bar.")
-flags.mark_flags_as_required(["method", "input_dir", "output_dir"])
+_MIN_QUALITY = flags.DEFINE_float(
+    "min_quality", gate.DEFAULT,
+    "The quality gate: every output scores at least this colour-undone SSIMULACRA2 (90 "
+    "visually lossless, 70 high quality), or is taken back towards the original until it "
+    f"does. Lower trades quality for protection; below {gate.FLOOR:g} a run is outside the "
+    "gate; 0 turns it off.")
+flags.mark_flags_as_required(["input_dir", "output_dir"])
 
 _DEFINE = {bool: flags.DEFINE_boolean, int: flags.DEFINE_integer, float: flags.DEFINE_float,
            str: flags.DEFINE_string}
@@ -39,7 +50,8 @@ def main(argv):
     values = {name: holder.value for name, holder in _SETTINGS.items() if holder.present}
     try:
         config = ProtectConfig.from_values(_METHOD.value, values, overwrite=_OVERWRITE.value,
-                                           jpeg_quality=_QUALITY.value)
+                                           jpeg_quality=_QUALITY.value,
+                                           min_quality=_MIN_QUALITY.value)
     except (ValueError, TypeError) as error:
         raise app.UsageError(str(error)) from None
     try:

@@ -1,0 +1,90 @@
+"""The image-cost measures of a protected photo against its original, as `evaluate`, the
+report, `protect.json` and the quality gate use them.
+
+Both are scored at half size (antialiased bilinear; never below 256 px on the shorter side,
+so that SSIMULACRA2 has its six scales), where a person looks at a photo on a screen, after `color_undo` has taken away the best global colour map:
+
+* `ssimulacra2`: colour-undone SSIMULACRA2 (90 visually lossless, 70 high quality, 50
+  medium; the gate's measure);
+* `gmsd`: colour-undone GMSD (0 for a copy; structure lost or added);
+
+Both are None for a photo whose size changed (a crop has no pixel-aligned original) and
+for one under 8 px a side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+from pp_tf.quality.color_undo import undo_color
+from pp_tf.quality.gmsd import gmsd
+from pp_tf.quality.ssimulacra2 import ssimulacra2
+
+SCALE = 0.5  # the size photos are scored at, relative to the original
+MIN_SIDE = 256  # SSIMULACRA2's six scales need a shorter side of 256 px
+
+
+def scored_size(shape) -> tuple[int, int]:
+    """(h, w) a photo of `shape` is scored at: half size, but the shorter side no less than
+    `MIN_SIDE` (nor more than the photo's own), so every photo of 256 px or more gets all six
+    SSIMULACRA2 scales."""
+    height, width = shape[:2]
+    scale = min(1.0, max(SCALE, MIN_SIDE / min(height, width)))
+    return max(1, int(round(height * scale))), max(1, int(round(width * scale)))
+
+
+def at_scored_size(photo) -> tf.Tensor:
+    """uint8 or float `[h, w, 3]` -> float32 `[1, h', w', 3]` at `scored_size` (0-255); the
+    size may be known only when it runs (a TF Serving graph)."""
+    image = tf.cast(tf.convert_to_tensor(photo)[None], tf.float32)
+    if image.shape[1:3].is_fully_defined():
+        size = scored_size(image.shape[1:3])
+        if size == tuple(image.shape[1:3]):
+            return image
+        return tf.image.resize(image, size, method="bilinear", antialias=True)
+    shape = tf.cast(tf.shape(image)[1:3], tf.float64)
+    one, half = tf.constant(1.0, tf.float64), tf.constant(SCALE, tf.float64)
+    scale = tf.minimum(one, tf.maximum(half, MIN_SIDE / tf.reduce_min(shape)))
+    size = tf.maximum(1, tf.cast(tf.round(shape * scale), tf.int32))
+    return tf.image.resize(image, size, method="bilinear", antialias=True)
+
+
+_IMAGES = tf.TensorSpec([None, None, None, 3], tf.float32)
+
+
+@tf.function(input_signature=[_IMAGES, _IMAGES])
+def scores_at_size(reference, distorted):
+    """Colour-undone (SSIMULACRA2, GMSD) `([b], [b])` of float `[b, h, w, 3]` images (0-255)
+    already at the scored size; `reference` has batch 1 or b."""
+    reference = tf.broadcast_to(reference, tf.shape(distorted))
+    undone = undo_color(reference, distorted)
+    return ssimulacra2(reference, undone), gmsd(reference, undone)
+
+
+@dataclasses.dataclass(frozen=True)
+class PhotoQuality:
+    """What a person would see of the change: colour-undone SSIMULACRA2 and GMSD."""
+
+    ssimulacra2: float
+    gmsd: float
+
+
+def not_measured(original: np.ndarray, protected: np.ndarray) -> str | None:
+    """Why `protected` cannot be scored against `original`, or None when it can."""
+    if np.shape(original) != np.shape(protected):
+        return "its size differs from the original's"
+    if min(np.shape(original)[:2]) < 8:
+        return "smaller than 8 px"
+    return None
+
+
+def photo_quality(original: np.ndarray, protected: np.ndarray) -> PhotoQuality | None:
+    """The quality of `protected` against `original` (uint8 `[h, w, 3]`), or None when it
+    cannot be measured (`not_measured`)."""
+    if not_measured(original, protected):
+        return None
+    score, structure = scores_at_size(at_scored_size(original), at_scored_size(protected))
+    return PhotoQuality(ssimulacra2=float(score[0]), gmsd=float(structure[0]))

@@ -1,0 +1,212 @@
+"""The quality measures (pp_tf.quality) against independent references, their order on known
+distortions, and the quality gate of `protect`."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import EXAMPLES
+from pp_tf import image_io, protections
+from pp_tf.protect import ProtectConfig, protect_folder
+from pp_tf.quality import calibration, color_undo, gate, gmsd, measures, ssimulacra2
+
+reference_ssimulacra2 = pytest.importorskip("ssimulacra2")
+
+
+def bundled(name: str, size: int | None = None) -> np.ndarray:
+    photo = image_io.read_image(os.path.join(EXAMPLES, name))
+    if size:
+        image = Image.fromarray(photo)
+        image.thumbnail((size, size))
+        photo = np.asarray(image)
+    return photo
+
+
+def package_score(tmp_path, reference: np.ndarray, distorted: np.ndarray) -> float:
+    """The `ssimulacra2` package (PyPI, NumPy/SciPy) on the same two images, through PNG files."""
+    Image.fromarray(reference).save(tmp_path / "reference.png")
+    Image.fromarray(distorted).save(tmp_path / "distorted.png")
+    return reference_ssimulacra2.compute_ssimulacra2(str(tmp_path / "reference.png"),
+                                                     str(tmp_path / "distorted.png"))
+
+
+@pytest.mark.parametrize("name, size, distortion", [
+    ("baboon.jpg", None, "jpeg_q50"),  # 512 x 512: all six scales
+    ("building.jpg", 400, "noise_sigma8"),  # 277 x 400, odd sides at every scale
+    ("coffee.png", 300, "posterise_16"),
+    ("butterfly.jpg", 90, "blur_1px"),  # 65 x 90: four scales, so shifted weights
+])
+def test_ssimulacra2_matches_the_python_package(tmp_path, name, size, distortion):
+    photo = bundled(name, size)
+    distorted = calibration.DISTORTIONS[distortion](photo)
+    expected = package_score(tmp_path, photo, distorted)
+    got = float(ssimulacra2.ssimulacra2(photo[None], distorted[None])[0])
+    assert got == pytest.approx(expected, abs=0.02)
+
+
+def test_ssimulacra2_of_a_copy_is_100_and_batches_are_independent():
+    photo = bundled("astronaut.png", 256)
+    noisy = calibration.noise(8)(photo)
+    scores = ssimulacra2.ssimulacra2(np.stack([photo, photo]), np.stack([photo, noisy])).numpy()
+    assert scores[0] == pytest.approx(100.0, abs=1e-3)
+    alone = float(ssimulacra2.ssimulacra2(photo[None], noisy[None])[0])
+    assert scores[1] == pytest.approx(alone, abs=1e-3) and alone < 90
+
+
+def matlab_gmsd(reference: np.ndarray, distorted: np.ndarray) -> float:
+    """GMSD as the authors' MATLAB code computes it, written out with explicit loops."""
+    def luma(image):
+        return image.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+
+    def conv2_same(image, kernel):  # MATLAB conv2(image, kernel, 'same'), zeros outside
+        kh, kw = kernel.shape
+        top, left = (kh - 1) - (kh - 1) // 2, (kw - 1) - (kw - 1) // 2  # MATLAB's centre
+        full = np.zeros((image.shape[0] + kh - 1, image.shape[1] + kw - 1))
+        for i in range(kh):
+            for j in range(kw):
+                full[i:i + image.shape[0], j:j + image.shape[1]] += kernel[i, j] * image
+        return full[top:top + image.shape[0], left:left + image.shape[1]]
+
+    def halved(image):
+        return conv2_same(luma(image), np.full((2, 2), 0.25))[::2, ::2]
+
+    dx = np.array([[1, 0, -1]] * 3) / 3.0
+    y1, y2 = halved(reference), halved(distorted)
+    m1 = np.hypot(conv2_same(y1, dx), conv2_same(y1, dx.T))
+    m2 = np.hypot(conv2_same(y2, dx), conv2_same(y2, dx.T))
+    gms = (2 * m1 * m2 + 170.0) / (m1 ** 2 + m2 ** 2 + 170.0)
+    return float(np.std(gms, ddof=1))
+
+
+@pytest.mark.parametrize("name, distortion", [("baboon.jpg", "jpeg_q15"),
+                                              ("coffee.png", "posterise_8"),
+                                              ("building.jpg", "blur_2px")])
+def test_gmsd_matches_the_authors_formula(name, distortion):
+    photo = bundled(name, 121)  # odd sides: the halving's last row and column
+    distorted = calibration.DISTORTIONS[distortion](photo)
+    got = float(gmsd.gmsd(photo[None], distorted[None])[0])
+    assert got == pytest.approx(matlab_gmsd(photo, distorted), rel=1e-4, abs=1e-6)
+    assert float(gmsd.gmsd(photo[None], photo[None])[0]) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_color_undo_takes_back_a_smooth_grade_but_not_posterisation():
+    photo = bundled("china_temple.jpg", 320)
+    graded = np.clip(np.rint(255.0 * (photo / 255.0) ** np.array([0.7, 1.0, 1.4])), 0, 255
+                     ).astype(np.uint8)
+    raw = float(ssimulacra2.ssimulacra2(photo[None], graded[None])[0])
+    undone = color_undo.undo_color(photo[None], graded[None])
+    assert raw < 60
+    assert float(ssimulacra2.ssimulacra2(photo[None], undone)[0]) > 85
+    posterised = calibration.posterise(6)(photo)
+    assert measures.photo_quality(photo, posterised).ssimulacra2 < 40
+
+
+def test_color_undo_handles_a_grey_photo():
+    grey = np.repeat(bundled("cameraman.png", 256)[..., :1], 3, axis=-1)
+    quality = measures.photo_quality(grey, calibration.jpeg(75)(grey))
+    assert np.isfinite(quality.ssimulacra2) and 70 < quality.ssimulacra2 < 100
+    assert np.isfinite(quality.gmsd)
+
+
+@pytest.mark.parametrize("family", [("jpeg_q90", "jpeg_q50", "jpeg_q15"),
+                                    ("noise_sigma2", "noise_sigma8", "noise_sigma16"),
+                                    ("posterise_64", "posterise_16", "posterise_8"),
+                                    ("blur_1px", "blur_2px")])
+def test_known_distortions_rank_in_order(family):
+    """Each family from mild to strong: SSIMULACRA2 falls, GMSD rises, on every photo."""
+    for name in ("baboon.jpg", "china_temple.jpg", "cameraman.png"):
+        photo = bundled(name, 400)
+        scores = [measures.photo_quality(photo, calibration.DISTORTIONS[d](photo))
+                  for d in family]
+        assert all(a.ssimulacra2 > b.ssimulacra2 for a, b in zip(scores, scores[1:])), name
+        assert all(a.gmsd < b.gmsd for a, b in zip(scores, scores[1:])), name
+
+
+def smooth_gradient(height: int = 72, width: int = 96) -> np.ndarray:
+    """A sky-like photo: a smooth diagonal blue-to-orange gradient, nothing else."""
+    y, x = np.mgrid[0:height, 0:width] / np.array([height, width])[:, None, None]
+    t = (0.6 * x + 0.4 * y)[..., None]
+    sky, sunset = np.array([70.0, 120.0, 200.0]), np.array([230.0, 160.0, 90.0])
+    return np.rint(sky + t * (sunset - sky)).astype(np.uint8)
+
+
+def test_gate_takes_a_strong_attack_on_a_smooth_gradient_back_and_reports_it(tmp_path, capsys):
+    """A strong PGD (many sign steps, a large budget) fills a smooth gradient with visible
+    noise; `protect` must take it back to the gate and say so in the manifest."""
+    import tiny_models
+
+    model_path = str(tmp_path / "tiny.keras")
+    tiny_models.trained_cnn().save(model_path)
+    (tmp_path / "photos").mkdir()
+    photo = smooth_gradient()
+    Image.fromarray(photo).save(tmp_path / "photos" / "sky.png")
+    strong = {"attacker": model_path, "xi": 48.0, "steps": 30, "step_norm": "sign",
+              "random_start": True, "eot_samples": 0, "diversity": 0.0}
+    runs = {}
+    for name, min_quality in (("ungated", 0.0), ("gated", gate.DEFAULT)):
+        config = ProtectConfig.from_values(("pgd",), strong, min_quality=min_quality)
+        log = protect_folder(str(tmp_path / "photos"), str(tmp_path / name), config,
+                             show_progress=False)
+        assert not log.errors
+        with open(tmp_path / name / "protect.json") as handle:
+            record = json.load(handle)["photos"]["sky.png"]["quality"]
+        runs[name] = (image_io.read_image(str(tmp_path / name / "sky.png")), record)
+    ungated, ungated_record = runs["ungated"]
+    gated, record = runs["gated"]
+    # The attack alone breaks the gate by far, and nothing takes it back when it is off.
+    assert ungated_record["strength"] == 1.0 and ungated_record["ssimulacra2"] < 40
+    assert measures.photo_quality(photo, ungated).ssimulacra2 < 40
+    # With the gate: taken back, the photo as written meets it, and the record says so.
+    assert 0.0 <= record["strength"] < 1.0
+    assert record["full_ssimulacra2"] == pytest.approx(ungated_record["ssimulacra2"], abs=0.5)
+    written = measures.photo_quality(photo, gated)
+    assert written.ssimulacra2 >= gate.DEFAULT
+    assert record["ssimulacra2"] == pytest.approx(written.ssimulacra2, abs=0.01)
+    assert record["within_gate"] is True
+    assert set(record["fooled"]) == {"tiny"}
+    if not record["fooled"]["tiny"]:
+        assert "sky.png" in capsys.readouterr().err
+    # The gated photo is the blend at the recorded strength (within rounding).
+    expected = gate.blend(photo, ungated, record["strength"])
+    assert np.abs(gated.astype(int) - expected).max() <= 1
+
+
+def test_gate_passes_a_gentle_change_untouched_and_skips_a_crop():
+    photo = bundled("baboon.jpg", 300)
+    gentle = calibration.jpeg(90)(photo)
+    out, record = gate.hold(photo, gentle, gate.QualityGate())
+    assert out is gentle and record["strength"] == 1.0 and record["within_gate"]
+    crop = photo[10:-10, 10:-10]
+    out, record = gate.hold(photo, crop, gate.QualityGate())
+    assert out is crop and record == {"not_measured": "its size differs from the original's"}
+    tiny = photo[:4, :4]
+    assert gate.hold(tiny, tiny // 2, gate.QualityGate())[1] == {
+        "not_measured": "smaller than 8 px"}
+
+
+def test_gate_settings_are_checked():
+    with pytest.raises(ValueError, match="min_quality"):
+        gate.QualityGate(min_quality=120)
+    with pytest.raises(ValueError, match="min_quality"):
+        ProtectConfig(("noise",), min_quality=-1)
+    assert "noise" in protections.names()
+
+
+def test_regions_find_the_flat_sky_and_the_busy_ground():
+    from pp_tf.quality import regions
+
+    rng = np.random.default_rng(0)
+    photo = np.zeros((200, 300, 3), np.uint8)
+    photo[:100] = smooth_gradient(100, 300)  # a sky on top
+    photo[100:] = rng.integers(0, 256, (100, 300, 3))  # grass below
+    corners = regions.smooth_and_textured(photo, 64)
+    assert corners["smooth"][0] + 64 <= 100  # wholly in the sky
+    assert corners["textured"][0] >= 100  # wholly in the grass
+    crop = regions.crop_at(photo, corners["smooth"], 64)
+    assert crop.shape == (64, 64, 3)
+    # A photo smaller than the window: the whole photo, at the corner.
+    assert regions.smooth_and_textured(photo[:40, :50], 64) == {"smooth": (0, 0),
+                                                                 "textured": (0, 0)}
