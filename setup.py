@@ -55,7 +55,10 @@ setup(
         # in two processes (README), since tracing and Python work use one core each.
         # ssimulacra2: the NumPy/SciPy port of SSIMULACRA2, the reference pp_tf.quality's
         # TensorFlow one is tested against.
-        "test": ["pytest", "pytest-xdist", "torch==2.13.0", "dill", "ssimulacra2==0.3.0"],
+        # Apache Beam: the archive pipelines (pp_tf.pipelines).
+        "beam": ["apache-beam>=2.77"],
+        "test": ["pytest", "pytest-xdist", "torch==2.13.0", "dill", "ssimulacra2==0.3.0",
+                 "apache-beam>=2.77"],
     },
     entry_points={
         "console_scripts": [
@@ -67,6 +70,8 @@ setup(
             "pp-export-serving=pp_tf.scripts.export_serving:run",
             "pp-train-gan=pp_tf.scripts.train_gan:run",
             "pp-stylize=pp_tf.scripts.stylize:run",
+            "pp-protect-archive=pp_tf.scripts.protect_archive:run",
+            "pp-evaluate-archive=pp_tf.scripts.evaluate_archive:run",
         ]
     },
 )

@@ -120,6 +120,11 @@ def read_image(path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
             data = handle.read()
     except OSError as error:
         raise ImageError(path, f"cannot be read ({error.strerror or error})") from None
+    return decode_image(data, path, max_pixels)
+
+
+def decode_image(data: bytes, path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decodes a file's bytes (read from `path`, which errors name) as `read_image` does."""
     if not data:
         raise ImageError(path, "empty file (0 bytes)")
     try:
@@ -145,6 +150,15 @@ def read_image(path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
         raise ImageError(path, "not a recognised image format") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise ImageError(path, f"corrupt or truncated image ({error})") from None
+
+
+def bytes_format(data: bytes) -> str | None:
+    """The PIL format name of an encoded photo, from its header (None: not an image)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.format or "PNG"
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
 
 
 def image_format(path) -> str:

@@ -174,6 +174,25 @@ def test_gate_takes_a_strong_attack_on_a_smooth_gradient_back_and_reports_it(tmp
     assert np.abs(gated.astype(int) - expected).max() <= 1
 
 
+def test_gate_finds_nearly_the_largest_strength_a_grid_allows():
+    """The strength search against brute force: every strength on a grid of 1/64 scored as
+    the photo will be written (JPEG q95); the gate's strength passes, and no grid strength
+    more than 1/32 above it does."""
+    photo = bundled("baboon.jpg", 320)
+    noisy = calibration.noise(24)(photo)
+    saved = calibration.jpeg(95)
+    quality_gate = gate.QualityGate(gate.DEFAULT)
+    out, record = gate.hold(photo, noisy, quality_gate, saved)
+    grid = np.arange(65) / 64
+    scores = np.array([measures.photo_quality(photo, saved(gate.blend(photo, noisy, s)))
+                       .ssimulacra2 for s in grid])
+    assert scores[-1] < gate.DEFAULT < scores[0]
+    assert measures.photo_quality(photo, saved(out)).ssimulacra2 >= gate.DEFAULT
+    assert record["ssimulacra2"] < gate.DEFAULT + 3
+    assert not np.any(scores[grid > record["strength"] + 1 / 32] >= gate.DEFAULT)
+    assert 0 < record["strength"] < 1
+
+
 def test_gate_passes_a_gentle_change_untouched_and_skips_a_crop():
     photo = bundled("baboon.jpg", 300)
     gentle = calibration.jpeg(90)(photo)

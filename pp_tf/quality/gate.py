@@ -1,15 +1,16 @@
 """The quality gate: no protected photo goes out looking worse than a floor a person accepts.
 
 The gate's measure is colour-undone SSIMULACRA2 at half size (`pp_tf.quality.measures`).
-Its floor is calibrated on known distortions (BUILD_NOTES, "Quality measures"): 60 is
-about JPEG quality 40 or Gaussian noise of sigma 4 (0-255), and well above posterisation
-to 32 levels; 70 (the default) is about JPEG quality 75.
+Its floor is calibrated on known distortions (BUILD_NOTES, "Quality measures"): on a
+median photo, 70 (the default) lies between JPEG quality 30 and 50, Gaussian noise of
+sigma 8 and 16 (0-255), posterisation to 32 and 16 levels; on the smoothest photos, where
+the same damage shows most, 70 is about JPEG quality 75 and 60 about JPEG quality 50.
 
 A method's full result that scores below `min_quality` is taken back towards the
 original: the output is `original + strength * (result - original)`, with the largest
-`strength` in [0, 1] that meets the floor (bisection; SSIMULACRA2 falls as the strength
-rises for every method here), judged on the pixels as they will be saved (a JPEG output is
-scored after its re-encode). For an additive perturbation that is a smaller
+`strength` in [0, 1] that meets the floor (`search_strength`; SSIMULACRA2 falls as the
+strength rises for every method here), judged on the pixels as they will be saved (a JPEG
+output is scored after its re-encode). For an additive perturbation that is a smaller
 perturbation; for a global colour map it is a map closer to the identity. The manifest
 records each photo's strength and score, so a photo that left the gate at a small
 strength, which will rarely still fool anyone, is plain to see.
@@ -35,18 +36,23 @@ class QualityGate:
         min_quality: the colour-undone SSIMULACRA2 every photo must reach (0 turns the gate
             off). Lower trades quality for protection; below `FLOOR` a run is reported as
             outside the gate.
-        search_steps: bisection steps on the strength (the last strength is within
-            2^-steps of the largest that meets the floor).
+        search_steps: the most photos the search for a photo's strength scores (its
+            bracket ends narrower than 2^-search_steps).
+        tolerance: the search stops once its passing photo scores within this many points
+            of `min_quality`.
     """
 
     min_quality: float = DEFAULT
     search_steps: int = 7
+    tolerance: float = 0.5
 
     def __post_init__(self):
         if not 0 <= self.min_quality <= 100:
             raise ValueError(f"min_quality must be in [0, 100], got {self.min_quality}")
         if self.search_steps < 1:
             raise ValueError(f"search_steps must be >= 1, got {self.search_steps}")
+        if self.tolerance <= 0:
+            raise ValueError(f"tolerance must be > 0, got {self.tolerance}")
 
     @property
     def on(self) -> bool:
@@ -79,38 +85,67 @@ def hold(original: np.ndarray, result: np.ndarray, gate: QualityGate,
     record = {"full_ssimulacra2": round(quality.ssimulacra2, 2)}
     strength, photo = 1.0, result
     if gate.on and quality.ssimulacra2 < gate.min_quality:
-        strength = _largest_strength(original, result, gate)
-        step = 2.0 ** -gate.search_steps
-        while True:  # the search scored the unrounded, unsaved blend: check the photo
-            photo = blend(original, result, strength)
-            quality = measures.photo_quality(original, saved(photo))
-            if quality.ssimulacra2 >= gate.min_quality or strength == 0:
-                break
-            strength, step = max(0.0, strength - step), step * 2
+        def score(strength):
+            scored = measures.photo_quality(original, saved(blend(original, result,
+                                                                   float(strength))))
+            return tf.constant(scored.ssimulacra2), tf.constant(scored.gmsd)
+
+        strength, ssimulacra2, gmsd = (float(value) for value in search_strength(
+            score, quality.ssimulacra2, gate))
+        photo = blend(original, result, strength)
+        quality = (measures.photo_quality(original, saved(photo)) if strength == 0
+                   else measures.PhotoQuality(ssimulacra2=ssimulacra2, gmsd=gmsd))
     return photo, {**record, "strength": round(strength, 4),
                    "ssimulacra2": round(quality.ssimulacra2, 2),
                    "gmsd": round(quality.gmsd, 5),
                    "within_gate": bool(quality.ssimulacra2 >= max(gate.min_quality, FLOOR))}
 
 
-def largest_strength(reference, change, min_quality, search_steps: int):
-    """Bisection from [0, 1] for the largest strength whose blend `reference + strength *
-    change` (float `[1, h, w, 3]` at the scored size, no rounding) scores at least
-    `min_quality`: a scalar tensor, within 2^-search_steps of it. Tensor ops only, so
-    that a SavedModel can hold the gate."""
-    low, high = tf.constant(0.0), tf.constant(1.0)
-    for _ in range(search_steps):
-        middle = (low + high) / 2
-        score, _ = measures.scores_at_size(reference, reference + middle * change)
-        passes = score[0] >= min_quality
-        low, high = tf.where(passes, middle, low), tf.where(passes, high, middle)
-    return low
+def search_strength(score, full_quality, gate: QualityGate):
+    """The largest strength in [0, 1] whose photo scores at least `gate.min_quality`, found
+    by the Illinois method (regula falsi that halves a stale end's value).
 
+    `score(strength)` gives (SSIMULACRA2, GMSD) scalar tensors of the photo blended at that
+    strength exactly as it will be returned (rounded, and re-encoded if it will be);
+    `full_quality` is the score at strength 1, which fails. The search starts from the
+    identity (strength 0, which scores 100) and stops once the passing end is within
+    `gate.tolerance` of the floor, the bracket is narrower than 2^-search_steps, or it has
+    scored `search_steps` photos. It returns the passing end (strength, SSIMULACRA2, GMSD):
+    always a photo that was scored as it will be returned, so no rounding or re-encode can
+    take it below the floor afterwards (strength 0, the original, is the fallback).
 
-def _largest_strength(original: np.ndarray, result: np.ndarray, gate: QualityGate) -> float:
-    reference = measures.at_scored_size(original)
-    change = measures.at_scored_size(result) - reference
-    return float(largest_strength(reference, change, gate.min_quality, gate.search_steps))
+    Tensor ops only (`tf.while_loop`), so that a SavedModel can hold the gate; eagerly,
+    `score` may run NumPy code (a JPEG re-encode).
+    """
+    floor = tf.constant(gate.min_quality, tf.float32)
+    width_wanted = 2.0 ** -gate.search_steps
+
+    def searching(low, low_value, low_quality, high, high_value, kept, count):
+        return tf.logical_and(
+            tf.logical_and(count < gate.search_steps, high - low > width_wanted),
+            low_quality[0] - floor > gate.tolerance)
+
+    def step(low, low_value, low_quality, high, high_value, kept, count):
+        width = high - low
+        guess = low + width * low_value / (low_value - high_value)
+        guess = tf.clip_by_value(guess, low + width / 16, high - width / 16)
+        ssimulacra2, gmsd = score(guess)
+        value = tf.cast(ssimulacra2, tf.float32) - floor
+        passes = value >= 0
+        # Illinois: an end kept twice running has its value halved, so the next guess
+        # moves towards it.
+        return (tf.where(passes, guess, low),
+                tf.where(passes, value, tf.where(kept < 0, low_value / 2, low_value)),
+                tf.where(passes, tf.stack([tf.cast(ssimulacra2, tf.float32),
+                                           tf.cast(gmsd, tf.float32)]), low_quality),
+                tf.where(passes, high, guess),
+                tf.where(passes, tf.where(kept > 0, high_value / 2, high_value), value),
+                tf.where(passes, 1, -1), count + 1)
+
+    start = (tf.constant(0.0), 100.0 - floor, tf.constant([100.0, 0.0]), tf.constant(1.0),
+             tf.cast(full_quality, tf.float32) - floor, tf.constant(0), tf.constant(0))
+    low, _, low_quality, *_ = tf.while_loop(searching, step, start)
+    return low, low_quality[0], low_quality[1]
 
 
 def hold_tensor(original, result, gate: QualityGate):
@@ -120,31 +155,21 @@ def hold_tensor(original, result, gate: QualityGate):
     (a JPEG re-encode afterwards is not scored)."""
     reference = measures.at_scored_size(original)
 
-    def score(photo):
-        return measures.scores_at_size(reference, measures.at_scored_size(photo))[0][0]
-
     def blend_at(strength):
         mixed = tf.cast(original, tf.float32) + strength * (
             tf.cast(result, tf.float32) - tf.cast(original, tf.float32))
         return tf.cast(tf.clip_by_value(tf.round(mixed), 0.0, 255.0), tf.uint8)
 
+    def score(strength):
+        ssimulacra2, gmsd = measures.scores_at_size(
+            reference, measures.at_scored_size(blend_at(strength)))
+        return ssimulacra2[0], gmsd[0]
+
     def taken_back():
-        change = measures.at_scored_size(result) - reference
-        strength = largest_strength(reference, change, gate.min_quality, gate.search_steps)
-        photo = blend_at(strength)
+        strength, quality, _ = search_strength(score, full_quality, gate)
+        return blend_at(strength), strength, quality
 
-        def lower(strength, step, photo, quality):  # as `hold`: rounding may cost the gate
-            strength = tf.maximum(0.0, strength - step)
-            photo = blend_at(strength)
-            return strength, step * 2, photo, score(photo)
-
-        strength, _, photo, quality = tf.while_loop(
-            lambda strength, step, photo, quality: tf.logical_and(
-                quality < gate.min_quality, strength > 0),
-            lower, (strength, tf.constant(2.0 ** -gate.search_steps), photo, score(photo)))
-        return photo, strength, quality
-
-    full_quality = score(result)
+    full_quality = score(1.0)[0]
     if not gate.on:
         return tf.convert_to_tensor(result, tf.uint8), tf.constant(1.0), full_quality
     return tf.cond(full_quality < gate.min_quality, taken_back,
