@@ -85,10 +85,13 @@ def hold(original: np.ndarray, result: np.ndarray, gate: QualityGate,
     record = {"full_ssimulacra2": round(quality.ssimulacra2, 2)}
     strength, photo = 1.0, result
     if gate.on and quality.ssimulacra2 < gate.min_quality:
+        reference = measures.at_scored_size(original)  # once, not at every scoring
+
         def score(strength):
-            scored = measures.photo_quality(original, saved(blend(original, result,
-                                                                   float(strength))))
-            return tf.constant(scored.ssimulacra2), tf.constant(scored.gmsd)
+            photo = saved(blend(original, result, float(strength)))
+            ssimulacra2, gmsd = measures.scores_at_size(reference,
+                                                        measures.at_scored_size(photo))
+            return ssimulacra2[0], gmsd[0]
 
         strength, ssimulacra2, gmsd = (float(value) for value in search_strength(
             score, quality.ssimulacra2, gate))
