@@ -182,8 +182,11 @@ def output_name(input_path, source_format: str | None = None) -> str:
     return base + _EXTENSION_OF[out_format]
 
 
-def encode_image(pixels: np.ndarray, fmt: str, jpeg_quality: int = 95) -> bytes:
-    """Encodes RGB uint8 pixels in `fmt` with no metadata at all."""
+def encode_image(pixels: np.ndarray, fmt: str, jpeg_quality: int = 95,
+                 optimize: bool = True) -> bytes:
+    """Encodes RGB uint8 pixels in `fmt` with no metadata at all. `optimize` (JPEG) fits the
+    Huffman tables to the photo: a smaller file with the same pixels, at about 0.15 s more
+    for 12 MP."""
     pixels = np.asarray(pixels)
     if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[-1] != 3:
         raise ValueError(f"expected uint8 [h, w, 3] pixels, got {pixels.dtype} {pixels.shape}")
@@ -192,7 +195,7 @@ def encode_image(pixels: np.ndarray, fmt: str, jpeg_quality: int = 95) -> bytes:
     image = Image.fromarray(pixels, mode="RGB")
     buffer = io.BytesIO()
     if out_format == "JPEG":
-        image.save(buffer, "JPEG", quality=jpeg_quality, subsampling=0, optimize=True)
+        image.save(buffer, "JPEG", quality=jpeg_quality, subsampling=0, optimize=optimize)
     elif out_format == "WEBP":
         image.save(buffer, "WEBP", quality=jpeg_quality, method=4)
     elif out_format == "TIFF":
@@ -204,11 +207,13 @@ def encode_image(pixels: np.ndarray, fmt: str, jpeg_quality: int = 95) -> bytes:
 
 def as_saved(pixels: np.ndarray, fmt: str | None, jpeg_quality: int = 95) -> np.ndarray:
     """The pixels a reader gets back from `encode_image(pixels, fmt, jpeg_quality)`: the
-    decoded file for the lossy formats (JPEG, WebP), `pixels` themselves otherwise."""
+    decoded file for the lossy formats (JPEG, WebP), `pixels` themselves otherwise. The
+    JPEG is encoded without Huffman optimisation, which changes the file's size, never its
+    pixels."""
     out_format = _OUTPUT_FORMAT.get((fmt or "PNG").upper(), (fmt or "PNG").upper())
     if out_format not in ("JPEG", "WEBP"):
         return pixels
-    data = encode_image(pixels, out_format, jpeg_quality)
+    data = encode_image(pixels, out_format, jpeg_quality, optimize=False)
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 

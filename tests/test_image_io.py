@@ -114,3 +114,15 @@ def test_output_names_keep_the_format():
     assert image_io.output_name("a/b.JPG") == "b.JPG"
     assert image_io.output_name("x.gif") == "x.png"
     assert image_io.output_name("x.tiff") == "x.tiff"
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "WEBP", "PNG"])
+def test_as_saved_is_what_a_reader_of_the_written_file_gets(tmp_path, fmt):
+    rng = np.random.default_rng(0)
+    pixels = np.clip(gradient(96, 128).astype(np.int16)
+                     + rng.integers(-20, 21, (96, 128, 3)), 0, 255).astype(np.uint8)
+    path = tmp_path / image_io.output_name("photo.png", fmt)
+    image_io.write_image(pixels, path, fmt)
+    with Image.open(path) as written:  # PIL's own decoder, not image_io's
+        expected = np.asarray(written.convert("RGB"))
+    np.testing.assert_array_equal(image_io.as_saved(pixels, fmt), expected)
