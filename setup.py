@@ -1,5 +1,12 @@
 """pp_tf: pixel privacy in TensorFlow 2 / Keras 3."""
+import os
+import runpy
+
 from setuptools import find_packages, setup
+
+# The console commands, from the scripts' registry (a standard-library file).
+SCRIPTS = runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "pp_tf",
+                                      "scripts", "__init__.py"))["SCRIPTS"]
 
 # The bundled photos and the shipped perturbations stay at the repository root
 # (examples/, saved_models/) and go into the wheel as pp_tf/_bundled/<folder>, which
@@ -61,17 +68,7 @@ setup(
                  "apache-beam>=2.77"],
     },
     entry_points={
-        "console_scripts": [
-            "pp-port-weights=pp_tf.scripts.port_weights:run",
-            "pp-train-uap=pp_tf.scripts.train_uap:run",
-            "pp-protect=pp_tf.scripts.protect:run",
-            "pp-evaluate=pp_tf.scripts.evaluate:run",
-            "pp-demo=pp_tf.scripts.demo:run",
-            "pp-export-serving=pp_tf.scripts.export_serving:run",
-            "pp-train-gan=pp_tf.scripts.train_gan:run",
-            "pp-stylize=pp_tf.scripts.stylize:run",
-            "pp-protect-archive=pp_tf.scripts.protect_archive:run",
-            "pp-evaluate-archive=pp_tf.scripts.evaluate_archive:run",
-        ]
+        "console_scripts": [f"{script.command}=pp_tf.scripts.{script.module}:run"
+                            for script in SCRIPTS]
     },
 )

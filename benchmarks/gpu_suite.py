@@ -115,14 +115,14 @@ def part_uap(sizes, work):
                 f"(random weights), max {sizes['uap_max_passes']} passes:")
         try:
             seconds, _ = python("-m", "pp_tf.scripts.train_uap", f"--attacker={attacker_dir}",
-                                f"--images={photos}", f"--mode={mode}",
+                                f"--input_dir={photos}", f"--mode={mode}",
                                 f"--max_passes={sizes['uap_max_passes']}",
                                 # The paper's setup, whose speed this measures: one view per
                                 # image, no held-out split, no per-step crops, no step floor
                                 # (the small-folder defaults).
                                 "--crops_per_photo=0", "--holdout_fraction=0", "--min_steps=0",
                                 "--augment_scale=0",
-                                f"--batch_size={sizes['uap_batch']}", f"--output={output}",
+                                f"--batch_size={sizes['uap_batch']}", f"--output_dir={work}", f"--name=uap_{mode}",
                                 timeout=timeout)
         except subprocess.TimeoutExpired:
             lines.append(f"{head} over {timeout} s (stopped)")

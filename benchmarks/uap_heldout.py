@@ -1,6 +1,6 @@
 r"""Does a UAP trained on a small folder change classifiers' decisions on photos it never saw?
 
-Trains with `train_uap`'s DEFAULT flags (only --attacker, --images and --output given)
+Trains with `train_uap`'s DEFAULT flags (only --attacker, --input_dir and --output_dir given)
 unless --perturbations names finished ones, then protects every held-out photo at
 full resolution through pp_tf's placement (`apply_perturbation`, tile, with the view
 recorded in the perturbation's .json) and reports, per evaluated attacker:
@@ -40,7 +40,7 @@ from pp_tf.protections.uap import load_perturbation  # noqa: E402
 
 _TRAIN_ATTACKER = flags.DEFINE_string("train_attacker", "efficientnet_lite0",
                                       "--attacker of the train_uap run (default flags).")
-_TRAIN_IMAGES = flags.DEFINE_string("train_images", "examples", "--images of the train_uap run.")
+_TRAIN_IMAGES = flags.DEFINE_string("train_images", "examples", "--input_dir of the train_uap run.")
 _EXTRA = flags.DEFINE_list("train_flags", [], "Extra train_uap flags (default: none).")
 _PERTURBATIONS = flags.DEFINE_list("perturbations", [],
                                    "Finished .npy files to evaluate instead of training.")
@@ -57,8 +57,8 @@ def train() -> str:
     if os.path.isdir(output + ".ckpt"):
         raise SystemExit(f"{output}.ckpt exists: an interrupted run; delete it")
     command = [sys.executable, "-m", "pp_tf.scripts.train_uap",
-               f"--attacker={_TRAIN_ATTACKER.value}", f"--images={_TRAIN_IMAGES.value}",
-               f"--output={output}", *_EXTRA.value]
+               f"--attacker={_TRAIN_ATTACKER.value}", f"--input_dir={_TRAIN_IMAGES.value}",
+               f"--output_dir={os.path.dirname(output)}", "--name=uap", *_EXTRA.value]
     print("$", " ".join(command), flush=True)
     start = time.time()
     subprocess.run(command, check=True)

@@ -18,17 +18,15 @@ from __future__ import annotations
 import os
 import shutil
 
-from pp_tf import bundled, image_io, protect, protections
+from pp_tf import bundled, image_io, models, protect, protections
 from pp_tf.evaluate import EvaluateConfig, run_evaluation
 
 # The installed copies (package data) or, in a clone, examples/ and saved_models/.
 EXAMPLES = bundled.examples_dir()
 DEFAULT_UAP = bundled.shipped_perturbation()
 EOT_UAP = bundled.shipped_perturbation(bundled.DEFAULT_PERTURBATION + "_eot")
-TRAINED_ATTACKERS = "efficientnet_lite0,efficientnet_lite1"
-UNSEEN_ATTACKER = "efficientnet_lite2"
-# Three photos since the tenth session: with four, pgd, color_filter and color_grade took
-# the demo to 5 min 0.6 s on the 2-core machine (BUILD_NOTES, "The two README commands").
+# Three photos: with four, pgd, color_filter and color_grade took the demo to 5 min on the
+# 2-core machine.
 PER_PHOTO_LIMIT = 3
 
 # (run name, method chain, setting values beyond the defaults); runs without their own
@@ -46,8 +44,8 @@ RUNS = (
 # Per-photo attacks against the trained attackers, on the first PER_PHOTO_LIMIT photos.
 PER_PHOTO_RUNS = (
     ("auto", (protect.AUTO,), {}),
-    ("color_filter", ("color_filter",), {"attacker": TRAINED_ATTACKERS}),
-    ("color_grade", ("color_grade",), {"attacker": TRAINED_ATTACKERS}),
+    ("color_filter", ("color_filter",), {"attacker": models.TRAINED_ATTACKERS}),
+    ("color_grade", ("color_grade",), {"attacker": models.TRAINED_ATTACKERS}),
 )
 
 NEEDS_WEIGHTS = (
@@ -71,11 +69,11 @@ def sample_folder(photos: str, folder: str, limit: int) -> str:
 
 
 def run_demo(output_dir: str, photos: str = EXAMPLES, perturbation: str = DEFAULT_UAP,
-             attacker: str = f"{TRAINED_ATTACKERS},{UNSEEN_ATTACKER}",
+             attacker: str = models.EVALUATED_ATTACKERS,
              per_photo_limit: int = PER_PHOTO_LIMIT, overwrite: bool = True) -> int:
     """Returns the number of errors (0 on success)."""
     if not os.path.isdir(photos):
-        raise FileNotFoundError(f"{photos}: no photo folder (pass --photos)")
+        raise FileNotFoundError(f"{photos}: no photo folder (pass --input_dir)")
     if not os.path.exists(perturbation):
         raise FileNotFoundError(f"{perturbation}: no perturbation (train one with train_uap)")
     sample = sample_folder(photos, os.path.join(output_dir, "per_photo_sample"),

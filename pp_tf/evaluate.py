@@ -39,7 +39,7 @@ from PIL import Image
 
 from pp_tf import batch, image_io, metrics, report, results
 from pp_tf.attacker import Attacker, load_attackers
-from pp_tf.models import DEFAULT_ATTACKER, preprocessing
+from pp_tf.models import EVALUATED_ATTACKERS, preprocessing
 from pp_tf.quality import measures, regions
 from pp_tf.results import ORIGINAL
 
@@ -54,7 +54,7 @@ UPLOAD_RECIPE = (f"resized to {UPLOAD_SCALE:g}x (Pillow Lanczos, each side round
 class EvaluateConfig:
     original_dir: str
     protected_dirs: tuple[str, ...]
-    attacker: str = DEFAULT_ATTACKER  # one attacker spec, or several separated by commas
+    attacker: str = EVALUATED_ATTACKERS  # one attacker spec, or several separated by commas
     nima: str | None = None
     labels: str | None = None
     labels_space: preprocessing.LabelSpace = "places365"  # of `labels`' class indices

@@ -63,6 +63,13 @@ def original_top1_gone_from_top_k(original: np.ndarray, protected: np.ndarray, k
     return float((top_k(protected, k) != original.argmax(-1)[:, None]).all(-1).mean())
 
 
+def photo_verdict(original: np.ndarray, protected: np.ndarray, k: int = 5) -> tuple[bool, bool]:
+    """One photo's verdict from its `[1, classes]` probabilities before and after: (the
+    top-1 class changed, the original's top-1 class left the top k)."""
+    return (top1_change_rate(original, protected) == 1.0,
+            original_top1_gone_from_top_k(original, protected, k) == 1.0)
+
+
 # sRGB (IEC 61966-2-1) primaries with the D65 white, linear RGB -> XYZ (Y of white = 1).
 SRGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
                         [0.2126729, 0.7151522, 0.0721750],

@@ -154,5 +154,5 @@ def fooled(attackers, original: np.ndarray, photo: np.ndarray) -> dict[str, bool
     for attacker in attackers:
         before = attacker.predict(attacker.view(original[None]).numpy())
         after = attacker.predict(attacker.view(photo[None]).numpy())
-        result[attacker.name] = metrics.original_top1_gone_from_top_k(before, after, 5) == 1.0
+        result[attacker.name] = metrics.photo_verdict(before, after)[1]
     return result

@@ -380,9 +380,9 @@ def photo_marks(record: PhotoRecord, original: PhotoRecord, attacker: AttackerIn
         return None
     probabilities = source[attacker.name][None]
     before = original.probabilities[attacker.name][None]
-    return Marks(top1=attacker.class_names[int(probabilities.argmax())],
-                 changed=metrics.top1_change_rate(before, probabilities) == 1.0,
-                 gone=metrics.original_top1_gone_from_top_k(before, probabilities, TOP_K) == 1.0)
+    changed, gone = metrics.photo_verdict(before, probabilities, TOP_K)
+    return Marks(top1=attacker.class_names[int(probabilities.argmax())], changed=changed,
+                 gone=gone)
 
 
 def top_labels(probabilities: np.ndarray, class_names, k: int = 3) -> list[tuple[str, float]]:

@@ -22,8 +22,8 @@ the next stage reads it. Within a stage of k norms, pass j < k runs the stage
 up to norm j (a prefix model) to sum norm j's statistics, and pass k runs the
 whole stage with all k statistics and writes its output. A residual block
 (conv, norm, conv, norm) thus costs 5 convolutions instead of 2; the whole
-CycleGAN generator costs about 2.5 forward passes (NOTES_perf.md has the
-measured figures).
+CycleGAN generator costs about 2.5 forward passes (`docs/notes/perf.md` has
+the measured figures).
 
 `plan` finds the stages of a Keras generator; `pp_tf.export.StylizerModule`
 turns them into one saved `run_stage` function and `pp_tf.stylize.stylize_seamless`

@@ -22,9 +22,9 @@ having a halo of context as wide as the stage's receptive field, with one
 pass per norm summing that norm's input statistics over the tiles (the
 earlier norms being given theirs), then one pass writing the stage's output
 with every statistic given. The result is the whole-photo result (to float
-rounding), at about 2.5 forward passes (NOTES_perf.md). A photo of H x W
-holds two 1/4-resolution trunk activations (for the published models 256
-channels: 2 x 0.77 GB at 12 MP).
+rounding), at about 2.5 forward passes (`docs/notes/perf.md`). A photo of
+H x W holds two 1/4-resolution trunk activations (for the published models
+256 channels: 2 x 0.77 GB at 12 MP).
 
 **Blended tiles** (`stylize_tiled`, for a plain `Generate` function, or an
 old SavedModel without the `run_stage` function, with a warning): tiles of
@@ -244,7 +244,8 @@ def load_generator(generator: str, weights: str | None = None,
         precision: with an architecture name, `float32` or `bfloat16`
             (convolutions in bfloat16, norms and outputs in float32: about
             1.6x faster on a CPU with AVX512-BF16, within a few grey levels;
-            NOTES_perf.md). A SavedModel runs in the precision it was saved in.
+            `docs/notes/perf.md`). A SavedModel runs in the precision it was
+            saved in.
         convolutions: `auto`, `winograd` or `direct` (`build_generator_model`).
             With Winograd, a SavedModel folder written by `port_weights` is
             rebuilt by its architecture and restored from the folder

@@ -93,6 +93,22 @@ def settings_record(attacker, images, config: uap.UAPConfig,
     return record
 
 
+def finished_record(report_path: str) -> dict | None:
+    """The settings a finished run recorded in its report (`resume_point`'s `finished`),
+    or None when there is no report."""
+    if not os.path.exists(report_path):
+        return None
+    try:
+        with open(report_path, encoding="utf-8") as handle:
+            recorded = json.load(handle)["run_settings"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise run_settings.SettingsChangedError(
+            f"{report_path}: a finished run whose settings are not recorded (an older pp_tf, "
+            "or not a train_uap report); --resume cannot tell whether it matches: write the "
+            "new run elsewhere") from None
+    return {"settings": recorded, "where": report_path}
+
+
 def state_bytes(state: uap.UAPState) -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, perturbation=state.perturbation, passes_done=state.passes_done,
@@ -161,8 +177,10 @@ def train_uap(attacker, images: np.ndarray, config: uap.UAPConfig, output: str,
         data_source: where `images` came from (recorded and compared on resume).
 
     Raises:
-        ValueError: `output` is not a .npy, or checkpoints exist and `resume` is False.
-        pp_tf.run_settings.SettingsChangedError: `resume` with settings that change the result.
+        ValueError: `output` is not a .npy.
+        pp_tf.verified_checkpoints.RunExistsError: checkpoints exist and `resume` is False.
+        pp_tf.run_settings.SettingsChangedError: `resume` with settings that change the
+            result, of an interrupted run or of the finished one at `output`.
         pp_tf.verified_checkpoints.CheckpointError: a checkpoint cannot be written, or
             `resume` finds checkpoints but none valid.
     """
@@ -174,21 +192,16 @@ def train_uap(attacker, images: np.ndarray, config: uap.UAPConfig, output: str,
                          "(without settings or checksums); delete it to start again")
     folder = checkpoint_folder(output)
     settings = settings_record(attacker, images, config, data_source, holdout)
-    state, restored, skipped, changes = None, None, [], []
-    if folder.holds_anything() and not resume:
-        raise ValueError(f"{folder.folder} holds checkpoints of an interrupted run: pass "
-                         "--resume, or delete it")
-    if resume and folder.holds_anything():
-        valid, skipped = folder.restore_candidates()
-        if not valid:
-            raise verified_checkpoints.CheckpointError(
-                f"{folder.folder}: no valid checkpoint to resume from "
-                f"({'; '.join(skipped) or 'no complete checkpoint'})")
-        restored = valid[0]
-        changes = restored.record.get("changes", []) + run_settings.compare(
-            restored.record.get("settings", {}), settings, free=FREE_SETTINGS,
-            allowed=run_settings.parse_allowed(allow_changed), where=restored.prefix,
-            step=restored.step)
+    report_path = output[: -len(".npy")] + ".json"
+    point = verified_checkpoints.resume_point(
+        folder, resume, settings, free=FREE_SETTINGS, allow_changed=allow_changed,
+        finished=finished_record(report_path) if resume else None)
+    if point.finished:
+        logging.info("%s: finished with these settings; nothing to do", output)
+        with open(report_path, encoding="utf-8") as handle:
+            return json.load(handle)
+    restored, skipped, changes, state = point.entry, point.skipped, point.changes, None
+    if restored is not None:
         state = load_state(restored.prefix + ".npz")
         logging.info("resumed from %s after pass %d", restored.prefix, state.passes_done)
 
@@ -267,6 +280,7 @@ def train_uap(attacker, images: np.ndarray, config: uap.UAPConfig, output: str,
         "resumed_from": restored.prefix if restored else None,
         "skipped_checkpoints": skipped,
         "allowed_changes": changes,
+        "run_settings": settings,  # what a later --resume onto this finished run is held to
         "pp_tf_version": run_settings.version(),
         "seconds_this_run": round(seconds, 2),
     }

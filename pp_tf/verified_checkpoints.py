@@ -11,7 +11,9 @@ purpose, per-worker positions). So:
   removes its partial files and leaves the earlier checkpoints as they were;
 * `restore_candidates` verifies every file against the manifest and names
   each corrupted or truncated checkpoint; the run falls back to the newest
-  valid one (at least two are kept).
+  valid one (at least two are kept);
+* `resume_point` is where a run (a UAP, a GAN) starts: from scratch, from the
+  newest valid checkpoint whose settings match the new ones, or refused.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import re
 
 from absl import logging
 
-from pp_tf import image_io
+from pp_tf import image_io, run_settings
 
 MANIFEST = ".manifest.json"
 
@@ -36,6 +38,11 @@ class CheckpointError(RuntimeError):
 
 class CheckpointWriteError(CheckpointError):
     """Writing a checkpoint failed; the earlier checkpoints are intact."""
+
+
+class RunExistsError(CheckpointError, FileExistsError):
+    """An earlier run left checkpoints (or its result) where a new run without `resume`
+    would write."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,3 +167,65 @@ class CheckpointFolder:
             else:
                 valid.append(entry)
         return valid, problems
+
+
+@dataclasses.dataclass(frozen=True)
+class ResumePoint:
+    """Where a run starts: `entry` (None: from scratch), the changes accepted on purpose
+    (earlier ones first) and a line naming each checkpoint that did not verify;
+    `finished`: the run already completed with these settings (nothing to do)."""
+
+    entry: Entry | None
+    changes: list
+    skipped: list
+    finished: bool = False
+
+
+def resume_point(folder: CheckpointFolder, resume: bool, settings: dict, *, free=frozenset(),
+                 allow_changed=(), finished: dict | None = None, choose=None,
+                 old_defaults: dict | None = None) -> ResumePoint:
+    """The point a run with `settings` starts from, by one rule for every kind of run.
+
+    Without `resume`, a folder that holds checkpoints is refused (`RunExistsError`). With
+    it, the newest valid checkpoint is taken (`choose(valid)` may pick another, e.g. the
+    newest that every worker holds), and its recorded settings are compared with
+    `settings` by `run_settings.compare` (`free` may differ; `allow_changed` names changes
+    accepted on purpose); `old_defaults` fills settings that older checkpoints did not
+    record. `finished` is the record a completed run left, `{"settings", "where"}`, once
+    its checkpoints are gone: a resume onto it is compared the same way, so that a
+    changed setting is refused rather than replacing the finished result; with the same
+    settings there is nothing to do (`ResumePoint.finished`).
+
+    Raises:
+        RunExistsError: checkpoints exist and `resume` is False.
+        CheckpointError: `resume` finds checkpoints but none valid.
+        pp_tf.run_settings.SettingsChangedError: a setting changed that changes the result.
+    """
+    allowed = run_settings.parse_allowed(allow_changed)
+    if not resume:
+        if folder.holds_anything():
+            raise RunExistsError(f"{folder.folder} holds checkpoints of an earlier run: pass "
+                                 "--resume to continue it, or write elsewhere")
+        return ResumePoint(None, [], [])
+    valid, skipped = folder.restore_candidates()
+    entry = (choose or (lambda entries: entries[0] if entries else None))(valid)
+    if entry is None:
+        if folder.holds_anything():
+            details = "; ".join(skipped) or "no complete checkpoint (no manifest written)"
+            raise CheckpointError(f"{folder.folder}: no valid checkpoint to resume from "
+                                  f"({details})")
+        if finished is None:
+            return ResumePoint(None, [], skipped)
+        where = finished.get("where", "the finished run")
+        if run_settings.compare({**(old_defaults or {}), **finished.get("settings", {})},
+                                settings, free=free, allowed=allowed, where=where):
+            raise run_settings.SettingsChangedError(
+                f"{where}: the run finished and its checkpoints are gone, so a changed "
+                "setting cannot continue it; write the new run elsewhere")
+        return ResumePoint(None, [], skipped, finished=True)
+    for problem in skipped:
+        logging.warning("--resume: %s", problem)
+    changes = entry.record.get("changes", []) + run_settings.compare(
+        {**(old_defaults or {}), **entry.record.get("settings", {})}, settings, free=free,
+        allowed=allowed, where=entry.prefix, step=entry.step)
+    return ResumePoint(entry, changes, skipped)

@@ -5,9 +5,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 
+@pytest.mark.slow
 def test_gpu_suite_smoke_runs_every_part(tmp_path):
     result = subprocess.run(
         ["bash", os.path.join(ROOT, "benchmarks", "gpu_suite.sh"), "--smoke",

@@ -3,10 +3,13 @@
 import os
 import shutil
 
+import pytest
+
 from conftest import EXAMPLES
 from pp_tf import demo, protections
 
 
+@pytest.mark.slow
 def test_demo_protects_evaluates_and_reports(tmp_path, capsys):
     photos = tmp_path / "photos"
     photos.mkdir()

@@ -46,6 +46,7 @@ def _mepp18(folder):
         (folder / f"MEPP18{split}.csv").write_text("\n".join(lines) + "\n")
 
 
+@pytest.mark.slow
 def test_run_sh_reproduces_the_five_runs_on_stand_in_data(tmp_path):
     _weights(tmp_path / "weights")
     _mepp18(tmp_path / "mepp18")

@@ -122,6 +122,7 @@ def test_the_wheel_holds_the_photos_the_perturbations_and_the_labels(wheel):
     assert not [n for n in names if n.split("/")[0] in ("examples", "saved_models", "tests")]
 
 
+@pytest.mark.slow
 def test_the_demo_and_the_serving_export_run_from_the_installed_wheel(wheel, tmp_path):
     venv, elsewhere = tmp_path / "venv", tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -149,7 +150,7 @@ def test_the_demo_and_the_serving_export_run_from_the_installed_wheel(wheel, tmp
     assert ROOT not in printed and ROOT not in open(
         elsewhere / "demo_out" / "report" / "report.md").read()
 
-    run([python, "-c", BLOCK_SERVING_APIS, "--base_dir=serving", "--models=protect_uap"],
+    run([python, "-c", BLOCK_SERVING_APIS, "--output_dir=serving", "--models=protect_uap"],
         cwd=elsewhere)
     export_dir = elsewhere / "serving" / "protect_uap" / "1"
     assert os.path.getsize(export_dir / "assets.extra" / "tf_serving_warmup_requests") > 100

@@ -105,3 +105,14 @@ def test_gone_from_top5_is_the_complement_by_hand():
     # With k = 1: gone for rows 0 and 3.
     assert metrics.original_top1_gone_from_top_k(original, protected, 1) == 0.5
     assert metrics.original_top1_gone_from_top_k(original, protected, 3) == 0.0
+
+
+def test_photo_verdict_by_hand():
+    original = np.array([[0.5, 0.2, 0.1, 0.08, 0.07, 0.05]])  # top-1: class 0
+    still_top1 = np.array([[0.4, 0.3, 0.1, 0.1, 0.05, 0.05]])
+    second = np.array([[0.3, 0.4, 0.1, 0.1, 0.05, 0.05]])  # class 0 is 2nd: in the top 5
+    sixth = np.array([[0.01, 0.3, 0.3, 0.2, 0.1, 0.09]])  # class 0 is last of 6: gone
+    assert metrics.photo_verdict(original, still_top1) == (False, False)
+    assert metrics.photo_verdict(original, second) == (True, False)
+    assert metrics.photo_verdict(original, sixth) == (True, True)
+    assert metrics.photo_verdict(original, second, k=1) == (True, True)

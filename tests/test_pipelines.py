@@ -128,6 +128,11 @@ def test_hostile_corpus_goes_to_the_dead_letter_file(uap, tmp_path):
     _, model_dir = uap
     folder = str(tmp_path / "photos")
     good, bad = write_corpus(folder)
+    # A PNG named .jpg is written as twin.png, as is twin.png: by the header, not the name.
+    Image.fromarray(np.full((20, 24, 3), 90, np.uint8)).save(os.path.join(folder, "twin.jpg"),
+                                                             "PNG")
+    Image.fromarray(np.full((20, 24, 3), 160, np.uint8)).save(os.path.join(folder, "twin.png"))
+    good, bad = [*good, "twin.jpg"], {**bad, "twin.png": "makes the same output twin.png"}
     before = {name: sha256(os.path.join(folder, name)) for name in good}
     out = str(tmp_path / "out")
     result = run_script(f"--input_dir={folder}", f"--output_dir={out}",
@@ -166,6 +171,7 @@ def test_refuses_an_output_inside_the_input_and_a_missing_model(uap, tmp_path):
     assert not os.path.exists(tmp_path / "photos" / "out")
 
 
+@pytest.mark.slow
 def test_a_killed_run_finished_by_a_rerun_loses_and_duplicates_nothing(attacker, tmp_path):
     """Two worker processes protect 12 photos with a slow pgd; the whole process group is
     killed (SIGKILL) once the first outputs exist. Every file in the output folder is then

@@ -124,7 +124,7 @@ def test_evaluate_script_on_the_hostile_corpus(corpus, tmp_path):
     protect_folder(folder, out, ProtectConfig(("center_crop",)), show_progress=False)
     before = checksums(folder)
     result = subprocess.run(
-        [sys.executable, "-m", "pp_tf.scripts.evaluate", f"--original_dir={folder}",
+        [sys.executable, "-m", "pp_tf.scripts.evaluate", f"--input_dir={folder}",
          f"--protected_dir={out}", f"--output_dir={tmp_path / 'report'}"],
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 1, result.stderr
@@ -200,6 +200,7 @@ def test_stylize_script_on_the_hostile_corpus(corpus, tmp_path):
     assert not [n for n in os.listdir(out) if n.endswith(".tmp")]
 
 
+@pytest.mark.slow
 def test_protect_killed_mid_run_then_rerun_finishes_cleanly(tmp_path):
     """SIGKILL during a batch, then the same command again: every photo is done, each output
     equals an uninterrupted run's, and no temporary file is left."""

@@ -40,7 +40,7 @@ def base_dir(tmp_path_factory):
     base = tmp_path_factory.mktemp("serving")
     result = subprocess.run(
         [sys.executable, "-m", "pp_tf.scripts.export_serving",
-         "--models=efficientnet_lite0,protect_uap", f"--base_dir={base}", "--version=3",
+         "--models=efficientnet_lite0,protect_uap", f"--output_dir={base}", "--version=3",
          f"--perturbation={UAP}"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     return str(base)
@@ -258,6 +258,7 @@ def test_tf_perturbation_equals_the_library(rng):
                 perturbation.apply_perturbation(photo, v, placement))
 
 
+@pytest.mark.slow
 def test_nima_stylizer_and_protect_style_exports(tmp_path):
     """`ARCH:FILE` specs: NIMA from a Keras-2 h5 and CycleGAN from a junyanz-format .pth,
     which also gives protect_cyclegan_resnet9; every signature runs on its warm-up

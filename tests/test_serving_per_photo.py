@@ -83,6 +83,7 @@ def test_ssimulacra2_without_known_shapes_equals_the_eager_score():
         assert float(graph[0]) == pytest.approx(eager, abs=1e-3)
 
 
+@pytest.mark.slow
 def test_gated_pgd_export_protects_jpeg_bytes_in_a_fresh_process(settings, tmp_path):
     """`export_serving` writes `protect_pgd`; a fresh process loads it and sends JPEG bytes
     through `protect_bytes`: a JPEG of the same size comes back, changed, and held to the

@@ -95,6 +95,7 @@ def test_conv_transpose_k3_s2_p1_op1_equals_valid_then_crop(size):
 
 
 # ------------------------------------------------------------------ CycleGAN
+@pytest.mark.slow
 def test_cyclegan_resnet9_file_as_published_ports_exactly(tmp_path):
     """The published layout (9 blocks, ngf 64), with the stale instance-norm
     buffers old files carry, through port_weights' library call and the SavedModel."""
@@ -179,6 +180,7 @@ def test_cartoongan_instance_norm_is_group_norm_per_channel():
     assert relative_error(layer(x).numpy(), expected) <= 1e-5
 
 
+@pytest.mark.slow
 def test_cartoongan_file_as_published_ports_exactly(tmp_path):
     torch.manual_seed(5)
     net = reference.Transformer().eval()
@@ -263,6 +265,7 @@ def _whole_uint8(model, photo, bgr=False):
     return np.clip(np.round((y + 1.0) * 127.5), 0, 255).astype(int)
 
 
+@pytest.mark.slow
 def test_seamless_tiles_equal_the_whole_photo_cyclegan():
     """1536x2048 in 512 tiles: every pixel within 2 grey levels of one whole-photo
     forward. The blended tiles (each normalised by its own statistics) are far

@@ -166,6 +166,7 @@ def test_tfds_domains_resume_mid_stream_exactly():
         np.testing.assert_array_equal(actual.numpy(), expected)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["float32", "mixed_float16"])
 def test_cartoongan_init_then_adversarial_steps_are_finite(domains, tmp_path, precision):
     import keras
@@ -197,6 +198,7 @@ def test_cartoongan_init_then_adversarial_steps_are_finite(domains, tmp_path, pr
     assert os.listdir(tmp_path / "tb")
 
 
+@pytest.mark.slow
 def test_kill_after_first_checkpoint_then_resume_equals_uninterrupted(domains, tmp_path):
     flags = ["--steps=40", "--checkpoint_every=5", "--summary_every=1000", "--deterministic",
              "--pool_size=6"]
@@ -265,6 +267,7 @@ def _local_pools(output_dir, step, worker=None):
             if key.startswith("pool_")}
 
 
+@pytest.mark.slow
 def test_failed_write_corrupted_checkpoint_and_changed_settings(domains, tmp_path, monkeypatch):
     """Mirrored (one replica, in this process); the equality of a resumed run with an
     uninterrupted one is the SIGKILL tests' job."""
@@ -335,6 +338,7 @@ def test_failed_write_corrupted_checkpoint_and_changed_settings(domains, tmp_pat
     assert entries[0].record["settings"]["lr"] == 1e-4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_trains_saves_float32_and_refuses_another_precision(
         domains, tmp_path, precision):
@@ -427,6 +431,7 @@ def _finish(processes, timeout=600):
     return outputs
 
 
+@pytest.mark.slow
 def test_multi_worker_kill_and_resume_restores_each_workers_own_pools(domains, tmp_path):
     from pp_tf import verified_checkpoints
 

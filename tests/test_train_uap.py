@@ -42,9 +42,9 @@ def setup(tmp_path_factory):
 
 def command(root, output, *extra):
     return [sys.executable, "-m", "pp_tf.scripts.train_uap", f"--attacker={root / 'attacker'}",
-            f"--images={root / 'photos'}", "--crops_per_photo=0", "--xi=40", "--mode=sgd",
-            "--eot", "--max_passes=6", "--min_steps=80",
-            "--delta=0", "--batch_size=8", "--seed=3", f"--output={output}", *extra]
+            f"--input_dir={root / 'photos'}", "--crops_per_photo=0", "--xi=40", "--mode=sgd",
+            "--eot", "--max_passes=6", "--min_steps=80", "--delta=0", "--batch_size=8",
+            "--seed=3", f"--output_dir={output.parent}", f"--name={output.stem}", *extra]
 
 
 def _limit_file_size(limit):
@@ -52,6 +52,7 @@ def _limit_file_size(limit):
     return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
 
+@pytest.mark.slow
 def test_outputs_and_kill_then_resume_equals_uninterrupted(setup):
     root = setup
     straight = root / "straight" / "uap.npy"
@@ -87,10 +88,10 @@ def test_outputs_and_kill_then_resume_equals_uninterrupted(setup):
     assert len(record["data_source"]["holdout_photos"]) == 32  # 0.2 of 160, the default
 
     refused = subprocess.run(command(root, killed), capture_output=True, text=True, timeout=300)
-    assert refused.returncode != 0 and "--resume" in refused.stderr
+    assert refused.returncode == 2 and "--resume" in refused.stderr  # usage
     changed = subprocess.run(command(root, killed, "--resume", "--xi=30", "--batch_size=4"),
                              capture_output=True, text=True, timeout=300)
-    assert changed.returncode == 1 and "Traceback" not in changed.stderr, changed.stderr
+    assert changed.returncode == 2 and "Traceback" not in changed.stderr, changed.stderr
     assert "xi: 40.0 -> 30.0" in changed.stderr and "batch_size: 8 -> 4" in changed.stderr
     assert "--allow_changed=batch_size,xi" in changed.stderr
 
@@ -210,6 +211,7 @@ def tiny28():
 VIEW28 = View(resize_size=32, crop_size=28, label_space="custom")
 
 
+@pytest.mark.slow
 def test_ensemble_with_default_flags_on_a_small_folder(tmp_path):
     export(ClassifierModule(tiny_models.trained_cnn(), ["h", "v", "bright", "dark"], VIEW),
            str(tmp_path / "a32"))
@@ -220,11 +222,14 @@ def test_ensemble_with_default_flags_on_a_small_folder(tmp_path):
     for i, image in enumerate(images):
         Image.fromarray(image.astype(np.uint8)).resize((40, 36)).save(photos / f"p{i}.png")
     output = tmp_path / "out" / "uap.npy"
-    done = subprocess.run(
+    done = subprocess.run(  # the flags' names before the vocabulary: deprecated, still working
         [sys.executable, "-m", "pp_tf.scripts.train_uap",
          f"--attacker={tmp_path / 'a32'},{tmp_path / 'b28'}", f"--images={photos}",
          f"--output={output}"], capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
+    assert "--images is deprecated and goes in the next release; use --input_dir" in done.stderr
+    assert "--output is deprecated and goes in the next release; use --output_dir and --name" \
+        in done.stderr
     report = json.load(open(tmp_path / "out" / "uap.json"))
     # Defaults: 10 photos, 2 held out (0.2), 8 x (1 view + 8 crops) = 72 training images
     # in batches of 32: 3 steps a pass, so min_steps=240 needs ceil(240 / 3) = 80 passes
@@ -264,3 +269,45 @@ def tf_constant(values):
     import tensorflow as tf
 
     return tf.constant(values, tf.float32)
+
+
+def test_resume_onto_a_finished_run(tiny_run, tmp_path, monkeypatch):
+    """A finished run's checkpoints are gone, but its report records its settings: a
+    --resume with other settings is refused, as onto an interrupted run, instead of
+    replacing the finished result; with the same settings there is nothing to do."""
+    attacker, images, config = tiny_run
+    output = str(tmp_path / "uap.npy")
+    finished = uap_run.train_uap(attacker, images, config, output, show_progress=False)
+    result = open(output, "rb").read()
+    assert not uap_run.checkpoint_folder(output).holds_anything()
+    with pytest.raises(SettingsChangedError, match=r"(?s)uap.json: .*xi: 30.0 -> 24.0"):
+        uap_run.train_uap(attacker, images, dataclasses.replace(config, xi=24.0), output,
+                          resume=True, show_progress=False)
+    with pytest.raises(SettingsChangedError, match="the run finished and its checkpoints are "
+                                                   "gone"):
+        uap_run.train_uap(attacker, images, dataclasses.replace(config, max_passes=9), output,
+                          resume=True, show_progress=False, allow_changed=["max_passes"])
+    monkeypatch.setattr(uap_run, "make_trainer", None)  # nothing may be trained again
+    again = uap_run.train_uap(attacker, images, config, output, resume=True,
+                              show_progress=False)
+    assert again == json.loads(json.dumps(finished)) and open(output, "rb").read() == result
+
+
+def test_checkpoints_without_resume_are_refused(tiny_run, tmp_path, monkeypatch):
+    attacker, images, config = tiny_run
+    output = str(tmp_path / "uap.npy")
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_pass_1(self, step, write, record):
+        real_save(self, step, write, record)
+        raise Stop
+
+    real_save = verified_checkpoints.CheckpointFolder.save
+    monkeypatch.setattr(verified_checkpoints.CheckpointFolder, "save", stop_after_pass_1)
+    with pytest.raises(Stop):
+        uap_run.train_uap(attacker, images, config, output, show_progress=False)
+    monkeypatch.undo()
+    with pytest.raises(verified_checkpoints.RunExistsError, match="pass --resume"):
+        uap_run.train_uap(attacker, images, config, output, show_progress=False)

@@ -107,7 +107,8 @@ def test_port_weights_download_command_over_loopback(tmp_path, served_file):
         [sys.executable, "-m", "pp_tf.scripts.port_weights", "--arch=places365_resnet50",
          "--download", f"--url={url}", "--sha256=" + "1" * 64, f"--cache_dir={tmp_path / 'c'}",
          f"--output_dir={tmp_path / 'out'}"], capture_output=True, text=True, timeout=300)
-    assert result.returncode != 0 and "SHA-256 mismatch" in result.stderr
+    assert result.returncode == 1 and "SHA-256 mismatch" in result.stderr
+    assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
 
 

@@ -152,6 +152,7 @@ def test_build_generator_model_choices():
         stylize.build_generator_model(lambda: model, convolutions="fft")
 
 
+@pytest.mark.slow
 def test_a_port_weights_export_runs_with_winograd(tmp_path):
     """`stylize --generator=FOLDER` (the README's path): an architecture's export is
     rebuilt and swapped; its outputs match the SavedModel run as saved."""

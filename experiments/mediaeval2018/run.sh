@@ -35,8 +35,8 @@ done
 
 # EXTRA_UAP_FLAGS: overrides for a quick run (the test passes --max_passes=1).
 "$PY" -m pp_tf.scripts.train_uap --flagfile="$HERE/uap_train.flags" \
-    --attacker="$OUT/models/places365_resnet50" --images="$OUT/sets/val" \
-    --output="$OUT/uap/uap.npy" --logdir="$OUT/uap/tb" ${EXTRA_UAP_FLAGS:-} \
+    --attacker="$OUT/models/places365_resnet50" --input_dir="$OUT/sets/val" \
+    --output_dir="$OUT/uap" --name=uap --logdir="$OUT/uap/tb" ${EXTRA_UAP_FLAGS:-} \
     $( [ -d "$OUT/uap/uap.npy.ckpt" ] && echo --resume )
 
 protect() {  # run name, extra flags...
@@ -49,7 +49,7 @@ protect uap --perturbation="$OUT/uap/uap.npy"
 protect cyclegan --generator="$OUT/models/cyclegan_ukiyoe"
 protect cartoongan --generator="$OUT/models/cartoongan_hayao"
 
-"$PY" -m pp_tf.scripts.evaluate --original_dir="$OUT/sets/test" \
+"$PY" -m pp_tf.scripts.evaluate --input_dir="$OUT/sets/test" \
     --protected_dir="$OUT/protected/center_crop,$OUT/protected/random_crop,$OUT/protected/cyclegan,$OUT/protected/cartoongan,$OUT/protected/uap" \
     --attacker="$OUT/models/places365_resnet50" --nima="$OUT/models/nima" \
     --labels="$MEPP18/MEPP18test.csv" --output_dir="$OUT/report"

@@ -7,7 +7,8 @@ ResNets", ICLR 2020): the same forward values (within 2.4e-6 in the logits), but
 branch, the rest through its skip. The forward pass is unchanged, so the benchmark's
 judgement of the trained and unseen attackers is unchanged; only the attacks' gradients
 differ. It patches `keras.layers.Add` for the whole process, which is why it lives here
-and not in `pp_tf`. Measured in the eleventh session (BUILD_NOTES) and not adopted.
+and not in `pp_tf`. Not adopted: on the tuning photos it was worse on every column
+(BUILD_NOTES, "Rejected experiments").
 
   PYTHONPATH=$PWD SGM_GAMMA=0.5 python experiments/protection_tuning/skip_gradient_probe.py \\
       --methods=color_grade --photos=/tmp/tune35 --skip_12mp --per_photo

@@ -291,7 +291,8 @@ def fooling_and_appeal(attack, photos, filtered, params, labels, seed, views=Non
     the view's resize, so the caller can hand in the views of the full-resolution photo
     (`pgd.view_losses`), where the filtered working copy's views would differ by a second
     resampling: on one tuning photo, a grade optimised through those views left Lite0's
-    label at rank 38 there and at rank 7 on the full photo (BUILD_NOTES, tenth session).
+    label at rank 38 there and at rank 7 on the full photo (BUILD_NOTES, "Protections":
+    colour attacks grade the full photo's views).
     """
     config = attack.config
     if views is None:

@@ -24,17 +24,18 @@ penalties:
   colour casts that flip between neighbouring tones). A table with a slope out of
   bounds pays the squared excess, times `bound_weight`.
 Without the bounds the optimiser finds such high-gain grades: they fool well and look
-like noise (BUILD_NOTES, ninth session). By default each attacker also sees its plain
-view of the graded photo at every step, beside the EOT draw (`plain_view`, the colour
-filter's option), which raised the trained attackers' rate on the tuning photos; and the
-members' losses combine as a soft minimum (`ensemble_loss="softmin"`), so that the
-attacker fooled least gets the most weight: with the sum, Lite1 lagged behind Lite0
-(BUILD_NOTES, tenth session). Through `protect`, each attacker sees its own view of the
-full-resolution photo, graded (`color_filter.fooling_and_appeal`). And the steps see the
+like noise (BUILD_NOTES, "Rejected experiments": `color_grade` without slope bounds). By
+default each attacker also sees its plain view of the graded photo at every step, beside
+the EOT draw (`plain_view`, the colour filter's option), which raised the trained
+attackers' rate on the tuning photos; and the members' losses combine as a soft minimum
+(`ensemble_loss="softmin"`), so that the attacker fooled least gets the most weight: with
+the sum, Lite1 lagged behind Lite0 (BUILD_NOTES, "Protections": `color_grade`). Through
+`protect`, each attacker sees its own view of the full-resolution photo, graded
+(`color_filter.fooling_and_appeal`). And the steps see the
 attackers as ghosts (`ghost`, `skip_erosion` 0.22, Li et al., AAAI 2020): every residual
 shortcut scaled by a fresh random factor, so the grade fits a family of perturbed copies
 of the trained attackers rather than their quirks; it moved the unseen attacker's label
-further down on the tuning photos (BUILD_NOTES, twelfth session).
+further down on the tuning photos (BUILD_NOTES, "Protections": ghost surrogates).
 """
 
 from __future__ import annotations

@@ -130,26 +130,6 @@ def _save_weights_atomic(model: keras.Model, path: str) -> None:
             os.unlink(temporary)
 
 
-def _restore_point(folder, strategy, resume: bool):
-    """The checkpoint to resume from (None: start at step 0), and the skipped ones' problems."""
-    if not resume:
-        if folder.holds_anything():
-            raise FileExistsError(
-                f"{folder.folder} holds checkpoints of an earlier run: pass --resume to continue "
-                "it, or choose another --output_dir")
-        return None, []
-    valid, problems = folder.restore_candidates()
-    common = distribute.common_values(strategy, [entry.step for entry in valid])
-    chosen = next((entry for entry in valid if entry.step in common), None)
-    if chosen is None and folder.holds_anything():
-        details = "; ".join(problems) or "no complete checkpoint (no manifest written)"
-        raise verified_checkpoints.CheckpointError(
-            f"{folder.folder}: no valid checkpoint to resume from ({details})")
-    for problem in problems:
-        logging.warning("--resume: %s", problem)
-    return chosen, problems
-
-
 def train_gan(config: TrainConfig, strategy: tf.distribute.Strategy | None = None,
               feature_extractor=None) -> TrainResult:
     """Trains `config.model` for `config.run.steps` steps (see the module docstring).
@@ -159,7 +139,8 @@ def train_gan(config: TrainConfig, strategy: tf.distribute.Strategy | None = Non
         feature_extractor: CartoonGAN only: replaces the VGG19 content features.
 
     Raises:
-        FileExistsError: a checkpoint exists in `output_dir` and `resume` is False.
+        pp_tf.verified_checkpoints.RunExistsError (a FileExistsError): a checkpoint exists
+            in `output_dir` and `resume` is False.
         pp_tf.run_settings.SettingsChangedError: `resume` with settings that change the result.
         pp_tf.verified_checkpoints.CheckpointError: a checkpoint cannot be written, or
             `resume` finds checkpoints but none valid.
@@ -181,16 +162,16 @@ def train_gan(config: TrainConfig, strategy: tf.distribute.Strategy | None = Non
     settings = {**config_settings(config), "replicas": strategy.num_replicas_in_sync,
                 "data_a": _identity(sources[0]), "data_b": _identity(sources[1]),
                 "pp_tf_version": run_settings.version()}
-    restored, skipped = _restore_point(folder, strategy, run.resume)
-    changes = []
-    if restored is not None:
-        # checkpoints written before --precision existed are float32 runs
-        old_settings = {"precision": "float32", **restored.record.get("settings", {})}
-        new_changes = run_settings.compare(
-            old_settings, settings, free=FREE_SETTINGS,
-            allowed=run_settings.parse_allowed(run.allow_changed), where=restored.prefix,
-            step=restored.step)
-        changes = restored.record.get("changes", []) + new_changes
+
+    def newest_every_worker_holds(valid):
+        common = distribute.common_values(strategy, [entry.step for entry in valid])
+        return next((entry for entry in valid if entry.step in common), None)
+
+    # checkpoints written before --precision existed are float32 runs
+    point = verified_checkpoints.resume_point(
+        folder, run.resume, settings, free=FREE_SETTINGS, allow_changed=run.allow_changed,
+        choose=newest_every_worker_holds, old_defaults={"precision": "float32"})
+    restored, skipped, changes = point.entry, point.skipped, point.changes
 
     trainer = build_trainer(config, strategy, feature_extractor)
     with strategy.scope():

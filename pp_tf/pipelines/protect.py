@@ -37,6 +37,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.utils import shared
+from PIL import Image
 
 from pp_tf import batch, image_io
 from pp_tf.pipelines import files
@@ -123,6 +124,18 @@ class ProtectPhoto(beam.DoFn):
         yield record
 
 
+def _output_name(path: str) -> str:
+    """The name `ProtectPhoto` writes for `path`: by the format its header names (by its
+    extension where no header can be read; that input fails later, with its reason)."""
+    try:
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            with Image.open(handle) as image:  # reads the header only
+                fmt = image.format or "PNG"
+    except Exception:  # noqa: BLE001 - unreadable: ProtectPhoto names the reason
+        fmt = None
+    return image_io.output_name(path, fmt)
+
+
 def _one_input_per_output(keyed):
     """(output name, [paths]) -> the first path by name; the others fail with the reason."""
     name, paths = keyed
@@ -139,7 +152,7 @@ def build(pipeline, config: ArchiveConfig):
                | "Match" >> fileio.MatchFiles(files.input_pattern(config.input_dir),
                                               empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
                | "Paths" >> beam.Map(lambda metadata: metadata.path)
-               | "ByOutput" >> beam.Map(lambda path: (image_io.output_name(path), path))
+               | "ByOutput" >> beam.Map(lambda path: (_output_name(path), path))
                | "Group" >> beam.GroupByKey()
                | "OnePerOutput" >> beam.FlatMap(_one_input_per_output).with_outputs(
                    files.FAILED_TAG, main="paths"))

@@ -21,9 +21,10 @@ import numpy as np
 import tensorflow as tf
 
 from pp_tf import attacker as attacker_lib
+from pp_tf import models
 from pp_tf.attacks import color_filter
 from pp_tf.protections.base import OUTSIDE_GATE, PhotoContext, Prepared, Protection, register
-from pp_tf.protections.pgd import (ATTACKER_HELP, DEFAULT_ATTACKERS, DIVERSITY_HELP, EOT_HELP,
+from pp_tf.protections.pgd import (ATTACKER_HELP, DIVERSITY_HELP, EOT_HELP,
                                    OBJECTIVE_HELP, STEPS_HELP, WORKING_SIZE_HELP,
                                    attack_working_photo, setting)
 
@@ -52,7 +53,7 @@ class ColourAttackSettings:
     the attackers, the look, the NIMA term, the working size, the seed, and the checks
     (then `config()`, each method's, validates the rest)."""
 
-    attacker: str = setting(DEFAULT_ATTACKERS, ATTACKER_HELP)
+    attacker: str = setting(models.TRAINED_ATTACKERS, ATTACKER_HELP)
     look: Literal["natural", "vivid", "warm"] = setting("natural", LOOK_HELP)
     nima: str | None = setting(None, NIMA_HELP)
     appeal_weight: float = setting(1.0, APPEAL_WEIGHT_HELP)

@@ -16,11 +16,11 @@ import numpy as np
 import tensorflow as tf
 
 from pp_tf import attacker as attacker_lib
+from pp_tf import models
 from pp_tf.attacks import pgd
 from pp_tf.protections.base import (PhotoContext, Prepared, Protection, Servable, file_rng,
                                    register)
 
-DEFAULT_ATTACKERS = "efficientnet_lite0,efficientnet_lite1"
 _DEFAULTS = pgd.PGDConfig()
 
 
@@ -45,7 +45,7 @@ WORKING_SIZE_HELP = ("Shorter side of the working copy a per-photo attack is opt
 
 @dataclasses.dataclass(frozen=True)
 class PGDSettings:
-    attacker: str = setting(DEFAULT_ATTACKERS, ATTACKER_HELP)
+    attacker: str = setting(models.TRAINED_ATTACKERS, ATTACKER_HELP)
     xi: float = setting(_DEFAULTS.xi, "L-inf budget on the 0-255 scale (noise, per-photo "
                                       "attacks).")
     steps: int = setting(_DEFAULTS.steps, STEPS_HELP)
@@ -95,10 +95,11 @@ def attack_working_photo(attack, attackers, photo: np.ndarray, working_side: int
     (its top 5 for the `top5_set` objective) on `photo` itself, which is what an attacker
     sees and what `evaluate` judges against. The working copy's own top-1 can differ: on
     about one photo-attacker pair in ten of the tuning and bundled photos it is the photo's
-    second to fifth class (BUILD_NOTES, tenth session), and an attack aimed at it leaves
-    the photo's top-1 in place. With `full_views`, the attack also gets each attacker's
-    view of `photo` (`attack(..., views=)`): the colour attacks optimise a global colour
-    map through them; a perturbation lives on the working copy and cannot.
+    second to fifth class (BUILD_NOTES, "Protections": the photo's own label), and an
+    attack aimed at it leaves the photo's top-1 in place. With `full_views`, the attack
+    also gets each attacker's view of `photo` (`attack(..., views=)`): the colour attacks
+    optimise a global colour map through them; a perturbation lives on the working copy
+    and cannot.
 
     Returns:
         (what the attack returns, the manifest's record of the working shape and the

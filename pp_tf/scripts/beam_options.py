@@ -12,7 +12,9 @@ DIRECT_NUM_WORKERS = flags.DEFINE_integer(
 
 def parse(argv):
     """absl's parser that leaves unknown flags to Beam: returns [program, *beam args]."""
-    return flags.FLAGS(argv, known_only=True)
+    from pp_tf.scripts import cli
+
+    return cli.parse(argv, known_only=True)
 
 
 def beam_args(passed_through) -> list[str]:

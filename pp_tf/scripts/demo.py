@@ -6,16 +6,17 @@ evaluate them against EfficientNet-Lite0/1 (trained against) and Lite2 (unseen),
 
 import sys
 
-from absl import app, flags
+from absl import flags
 
 from pp_tf import demo
+from pp_tf.scripts import cli
 
-_OUTPUT = flags.DEFINE_string("output_dir", "demo_out", "Where protected photos and the report go.")
-_PHOTOS = flags.DEFINE_string("photos", demo.EXAMPLES, "Folder of photos.")
+_OUTPUT = cli.output_dir("Where protected photos and the report go.", default="demo_out")
+_INPUT = cli.input_dir("Folder of photos (default: the bundled examples).",
+                       default=demo.EXAMPLES)
+cli.deprecated_alias("photos", "input_dir")
 _PERTURBATION = flags.DEFINE_string("perturbation", demo.DEFAULT_UAP, "UAP .npy to use.")
-_ATTACKER = flags.DEFINE_string(
-    "attacker", f"{demo.TRAINED_ATTACKERS},{demo.UNSEEN_ATTACKER}",
-    "Attackers the report scores (comma-separated).")
+_ATTACKER = cli.attacker("evaluates", "The attackers the report scores.")
 _PER_PHOTO = flags.DEFINE_integer(
     "per_photo_limit", demo.PER_PHOTO_LIMIT,
     "Photos the per-photo attacks (pgd, color_filter, color_grade) run on (seconds each on a "
@@ -24,15 +25,15 @@ _PER_PHOTO = flags.DEFINE_integer(
 
 def main(argv):
     del argv
-    errors = demo.run_demo(_OUTPUT.value, photos=_PHOTOS.value, perturbation=_PERTURBATION.value,
+    errors = demo.run_demo(_OUTPUT.value, photos=_INPUT.value, perturbation=_PERTURBATION.value,
                            attacker=_ATTACKER.value, per_photo_limit=_PER_PHOTO.value)
     if errors:
         print(f"{errors} errors (see errors.json files)", file=sys.stderr)
-        sys.exit(1)
+        sys.exit(cli.EXIT_FAILED)
 
 
 def run():
-    app.run(main)
+    cli.run(main)
 
 
 if __name__ == "__main__":

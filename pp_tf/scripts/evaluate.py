@@ -2,45 +2,44 @@ r"""Evaluates protection runs against one or more attackers, on the photos as sa
 a simulated upload: top-1 changes, gone-from-top-5, accuracy (with labels), PSNR/SSIM/CIEDE2000,
 NIMA, and a report (report.html, contact_sheet.png, report.md, CSV, JSON).
 
-  python -m pp_tf.scripts.evaluate --original_dir=photos --protected_dir=out/uap,out/center_crop \
+  python -m pp_tf.scripts.evaluate --input_dir=photos --protected_dir=out/uap,out/center_crop \
       --attacker=efficientnet_lite0,saved_models/places365_resnet50 --output_dir=report
-  python -m pp_tf.scripts.evaluate --original_dir=MEPP18test --protected_dir=runs/a,runs/b \
+  python -m pp_tf.scripts.evaluate --input_dir=MEPP18test --protected_dir=runs/a,runs/b \
       --attacker=saved_models/places365_resnet50 --nima=saved_models/nima --labels=MEPP18test.csv
 """
 
 import sys
 import typing
 
-from absl import app, flags
+from absl import flags
 
-from pp_tf import models
 from pp_tf.models import preprocessing
 from pp_tf.evaluate import EvaluateConfig, run_evaluation
+from pp_tf.scripts import cli
 
-_ORIGINAL = flags.DEFINE_string("original_dir", None, "Folder of the original photos.")
+_INPUT = cli.input_dir("Folder of the original photos.")
+cli.deprecated_alias("original_dir", "input_dir")
 _PROTECTED = flags.DEFINE_list("protected_dir", [], "One or more folders of protected photos.")
 _NAMES = flags.DEFINE_list("run_names", None, "Names of the runs (default: folder names).")
-_ATTACKER = flags.DEFINE_string(
-    "attacker", models.DEFAULT_ATTACKER,
-    "Attackers, separated by commas: port_weights SavedModel folders or architecture names.")
+_ATTACKER = cli.attacker("evaluates")
 _NIMA = flags.DEFINE_string("nima", None, "NIMA SavedModel (port_weights --arch=nima_mobilenet).")
 _LABELS = flags.DEFINE_string("labels", None, "CSV of filename,label (class indices of "
                               "--labels_space).")
 _LABELS_SPACE = flags.DEFINE_enum(
     "labels_space", "places365", list(typing.get_args(preprocessing.LabelSpace)),
     "Label space of --labels; only attackers of that space get accuracy columns.")
-_OUTPUT = flags.DEFINE_string("output_dir", None, "Where the report goes.")
+_OUTPUT = cli.output_dir("Where the report goes.")
 _AFTER_UPLOAD = flags.DEFINE_boolean(
     "after_upload", True, "Also score each photo after a simulated upload (0.75x Lanczos "
     "resize, JPEG quality 75); --noafter_upload turns it off.")
 _PROGRESS = flags.DEFINE_boolean("progress", True, "Show a progress bar on stderr.")
-flags.mark_flags_as_required(["original_dir", "output_dir"])
+flags.mark_flags_as_required(["input_dir", "output_dir"])
 
 
 def main(argv):
     del argv
     config = EvaluateConfig(
-        original_dir=_ORIGINAL.value, protected_dirs=tuple(_PROTECTED.value),
+        original_dir=_INPUT.value, protected_dirs=tuple(_PROTECTED.value),
         attacker=_ATTACKER.value, nima=_NIMA.value, labels=_LABELS.value,
         labels_space=_LABELS_SPACE.value, output_dir=_OUTPUT.value,
         run_names=tuple(_NAMES.value) if _NAMES.value else None,
@@ -52,7 +51,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    cli.run(main)
 
 
 if __name__ == "__main__":

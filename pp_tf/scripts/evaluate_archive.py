@@ -12,17 +12,15 @@ Writes output_dir/evaluation.json, photos.jsonl and failed.jsonl. Exit status: 0
 import json
 import sys
 
-from absl import app, flags
+from absl import flags
 
 from pp_tf.pipelines import evaluate
-from pp_tf.scripts import beam_options
+from pp_tf.scripts import beam_options, cli
 
-_INPUT = flags.DEFINE_string("input_dir", None, "Folder of the original photos, or a glob.")
+_INPUT = cli.input_dir("Folder of the original photos, or a glob.")
 _PROTECTED = flags.DEFINE_string("protected_dir", None, "Folder of their protected copies.")
-_OUTPUT = flags.DEFINE_string("output_dir", None, "Where the evaluation goes.")
-_ATTACKER = flags.DEFINE_string("attacker", evaluate.DEFAULT_ATTACKERS,
-                                "Attackers, separated by commas: architecture names or "
-                                "port_weights SavedModel folders.")
+_OUTPUT = cli.output_dir("Where the evaluation goes.")
+_ATTACKER = cli.attacker("evaluates")
 flags.mark_flags_as_required(["input_dir", "protected_dir", "output_dir"])
 
 
@@ -33,16 +31,16 @@ def main(argv):
         summary = evaluate.run(config, beam_options.beam_args(argv[1:]))
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(cli.EXIT_USAGE)
     failed = summary.pop("failed")
     for failure in failed:
         print(f"error: {failure['file']}: {failure['reason']}", file=sys.stderr)
     print(json.dumps(summary, indent=2))
-    sys.exit(1 if failed else 0)
+    sys.exit(cli.EXIT_FAILED if failed else cli.EXIT_DONE)
 
 
 def run():
-    app.run(main, flags_parser=beam_options.parse)
+    cli.run(main, flags_parser=beam_options.parse)
 
 
 if __name__ == "__main__":

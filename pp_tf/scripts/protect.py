@@ -13,19 +13,20 @@ method (`pp_tf.protections`); each method of the chain takes the flags it has.
 
 import sys
 
-from absl import app, flags
+from absl import flags
 
 from pp_tf import image_io, protections
 from pp_tf.protect import AUTO, RECOMMENDED, ProtectConfig, protect_folder
 from pp_tf.quality import gate
+from pp_tf.scripts import cli
 
 _METHOD = flags.DEFINE_list(
     "method", [AUTO], f"One or more methods, applied in order: {AUTO} (the default: "
     f"{', '.join(RECOMMENDED)}, the most protection within the quality gate); " + "; ".join(
         f"{p.name}: {p.summary}" + (" (an experiment)" if p.experiment else "")
         for p in protections.all_protections()) + ".")
-_INPUT = flags.DEFINE_string("input_dir", None, "Folder of photos.")
-_OUTPUT = flags.DEFINE_string("output_dir", None, "Where protected copies go (not inside input_dir).")
+_INPUT = cli.input_dir("Folder of photos.")
+_OUTPUT = cli.output_dir("Where protected copies go (not inside input_dir).")
 _OVERWRITE = flags.DEFINE_boolean("overwrite", False, "Replace existing outputs.")
 _QUALITY = flags.DEFINE_integer("jpeg_quality", 95, "Quality of JPEG outputs.")
 _PROGRESS = flags.DEFINE_boolean("progress", True, "Show a progress bar.")
@@ -53,18 +54,18 @@ def main(argv):
                                            jpeg_quality=_QUALITY.value,
                                            min_quality=_MIN_QUALITY.value)
     except (ValueError, TypeError) as error:
-        raise app.UsageError(str(error)) from None
+        raise cli.usage_error(str(error)) from None
     try:
         log = protect_folder(_INPUT.value, _OUTPUT.value, config, show_progress=_PROGRESS.value)
     except image_io.ImageError as error:
         print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(cli.EXIT_USAGE)
     print(f"wrote {len(log.written)} photos to {_OUTPUT.value}; {len(log.errors)} errors")
     sys.exit(log.exit_status)
 
 
 def run():
-    app.run(main)
+    cli.run(main)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 r"""Protects an archive with Apache Beam: every photo of a folder or glob, on any Beam
 filesystem, through a `protect_METHOD` SavedModel (export_serving) loaded once per worker.
 
-  python -m pp_tf.scripts.export_serving --models=protect_pgd --base_dir=serving
+  python -m pp_tf.scripts.export_serving --models=protect_pgd --output_dir=serving
   python -m pp_tf.scripts.protect_archive --input_dir=examples --output_dir=protected \
       --model_dir=serving/protect_pgd/1
   python -m pp_tf.scripts.protect_archive --runner=DataflowRunner --project=P --region=R \
@@ -14,13 +14,13 @@ keeps finished photos. Exit status: 0 done, 1 some photos failed, 2 usage.
 
 import sys
 
-from absl import app, flags
+from absl import flags
 
 from pp_tf.pipelines import protect
-from pp_tf.scripts import beam_options
+from pp_tf.scripts import beam_options, cli
 
-_INPUT = flags.DEFINE_string("input_dir", None, "Folder of photos, or a glob.")
-_OUTPUT = flags.DEFINE_string("output_dir", None, "Where protected copies go (not inside input_dir).")
+_INPUT = cli.input_dir("Folder of photos, or a glob.")
+_OUTPUT = cli.output_dir("Where protected copies go (not inside input_dir).")
 _MODEL = flags.DEFINE_string("model_dir", None, "The protect_METHOD SavedModel (its version folder).")
 _OVERWRITE = flags.DEFINE_boolean("overwrite", False, "Replace existing outputs.")
 _QUALITY = flags.DEFINE_integer("jpeg_quality", 95, "Quality of JPEG outputs.")
@@ -35,16 +35,16 @@ def main(argv):
         done = protect.run(config, beam_options.beam_args(argv[1:]))
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(cli.EXIT_USAGE)
     for failure in done["failed"]:
         print(f"error: {failure['file']}: {failure['reason']}", file=sys.stderr)
     print(f"{done['written']} written, {done['kept']} kept, {len(done['failed'])} failed "
           f"(manifest: {_OUTPUT.value}/{protect.MANIFEST})")
-    sys.exit(1 if done["failed"] else 0)
+    sys.exit(cli.EXIT_FAILED if done["failed"] else cli.EXIT_DONE)
 
 
 def run():
-    app.run(main, flags_parser=beam_options.parse)
+    cli.run(main, flags_parser=beam_options.parse)
 
 
 if __name__ == "__main__":

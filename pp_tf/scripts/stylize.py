@@ -13,9 +13,10 @@ on; the exit status is 1 if any photo failed.
 import dataclasses
 import sys
 
-from absl import app, flags
+from absl import flags
 
 from pp_tf import image_io, weights
+from pp_tf.scripts import cli
 from pp_tf.stylize import (CONVOLUTIONS, PRECISIONS, StylizeConfig, load_generator,
                            stylize_folder)
 
@@ -33,9 +34,8 @@ _CONVOLUTIONS = flags.DEFINE_enum(
     "by Winograd F(4,3), about 1.6x faster generators on a CPU, within a grey level; a "
     "port_weights folder is rebuilt by its architecture for it. auto: winograd unless a GPU "
     "is visible; direct: TensorFlow's convolutions.")
-_INPUT_DIR = flags.DEFINE_string("input_dir", None, "Folder of photos.")
-_OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where the stylised photos go (not inside "
-                                  "--input_dir).")
+_INPUT_DIR = cli.input_dir("Folder of photos.")
+_OUTPUT_DIR = cli.output_dir("Where the stylised photos go (not inside --input_dir).")
 # max_side, tile_size, overlap, batch_size: defaults and help from StylizeConfig.
 _TILING = [flags.DEFINE_integer(field.name, field.default, field.metadata["help"])
            for field in dataclasses.fields(StylizeConfig)]
@@ -49,19 +49,19 @@ def main(argv):
     try:
         config = StylizeConfig(**{holder.name: holder.value for holder in _TILING})
     except ValueError as error:
-        raise app.UsageError(str(error)) from None
+        raise cli.usage_error(str(error)) from None
     try:
         image_io.check_output_dir([_INPUT_DIR.value], _OUTPUT_DIR.value)
         image_io.list_images(_INPUT_DIR.value)
     except image_io.ImageError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return cli.EXIT_USAGE
     try:
         generate = load_generator(_GENERATOR.value, _WEIGHTS.value, precision=_PRECISION.value,
                                   convolutions=_CONVOLUTIONS.value)
     except (ValueError, weights.WeightsError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return cli.EXIT_USAGE
     log = stylize_folder(generate, _INPUT_DIR.value, _OUTPUT_DIR.value, config,
                          overwrite=_OVERWRITE.value, progress=_PROGRESS.value)
     print(f"wrote {len(log.written)} photos to {_OUTPUT_DIR.value}; {len(log.errors)} failed")
@@ -69,7 +69,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    cli.run(main)
 
 
 if __name__ == "__main__":

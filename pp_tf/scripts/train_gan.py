@@ -25,9 +25,10 @@ splits with --tfds_split_a/--tfds_split_b).
 import dataclasses
 import sys
 
-from absl import app, flags
+from absl import flags
 
 from pp_tf import run_settings
+from pp_tf.scripts import cli
 from pp_tf.gan import config as gan_config
 from pp_tf.gan.cartoongan_trainer import CartoonGANSettings
 from pp_tf.gan.cyclegan_trainer import CycleGANSettings
@@ -117,21 +118,25 @@ def main(argv):
     from pp_tf.gan import loop
     from pp_tf.gan.vgg19 import VGG19WeightsError
     from pp_tf.image_io import ImageError
-    from pp_tf.verified_checkpoints import CheckpointError
+    from pp_tf.verified_checkpoints import CheckpointError, RunExistsError
 
     config = gan_config.TrainConfig(
         model=_by_field(gan_config.SETTINGS[FLAGS.model]), data=_by_field(D),
         run=_by_field(R, allow_changed=tuple(FLAGS.allow_changed)))
     try:
         result = loop.train_gan(config)
-    except (FileExistsError, VGG19WeightsError, ImageError, CheckpointError, ValueError) as error:
-        sys.exit(f"train_gan: {error}")
+    except (RunExistsError, ValueError) as error:  # a refused resume, a bad setting: usage
+        print(f"train_gan: {error}", file=sys.stderr)
+        sys.exit(cli.EXIT_USAGE)
+    except (VGG19WeightsError, ImageError, CheckpointError) as error:
+        print(f"train_gan: {error}", file=sys.stderr)
+        sys.exit(cli.EXIT_FAILED)
     print(f"trained {FLAGS.model} to step {result.step}; generators: "
           f"{', '.join(result.weights.values())}")
 
 
 def run():
-    app.run(main)
+    cli.run(main)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,20 @@
 r"""Computes a universal adversarial perturbation against a scene/object classifier.
 
-  python -m pp_tf.scripts.train_uap --attacker=efficientnet_lite0 --images=photos/ \
-      --xi=10 --norm=inf --mode=sgd --output=runs/uap/uap.npy
+  python -m pp_tf.scripts.train_uap --attacker=efficientnet_lite0 --input_dir=photos/ \
+      --xi=10 --norm=inf --mode=sgd --output_dir=runs/uap
   # one perturbation against an ensemble (each member through its own view; sgd mode):
   python -m pp_tf.scripts.train_uap --attacker=efficientnet_lite0,efficientnet_lite1 \
-      --images=photos/ --output=runs/uap_ens/uap.npy
+      --input_dir=photos/ --output_dir=runs/uap_ens --name=uap_ensemble
   python -m pp_tf.scripts.train_uap --attacker=saved_models/places365_resnet50 \
-      --tfds=mepp18:validation --mode=deepfool --delta=0.2 --output=runs/mepp18/uap.npy
-  # continue after an interruption (same settings; the newest valid pass checkpoint):
-  python -m pp_tf.scripts.train_uap ... --output=runs/mepp18/uap.npy --resume
+      --tfds=mepp18:validation --mode=deepfool --delta=0.2 --output_dir=runs/mepp18
+  # continue after an interruption (same settings; the newest valid pass checkpoint);
+  # a --resume onto a finished run with other settings is refused like any other:
+  python -m pp_tf.scripts.train_uap ... --output_dir=runs/mepp18 --resume
   # ... accepting a changed setting on purpose (recorded in uap.json):
   python -m pp_tf.scripts.train_uap ... --resume --max_passes=20 --allow_changed=max_passes
 
-Defaults for small folders (--images): every photo gives its view plus
+Writes OUTPUT_DIR/NAME.npy (the perturbation), .png (a picture of it) and .json (the
+report). Defaults for small folders (--input_dir): every photo gives its view plus
 --crops_per_photo=8 random crops (rescaled, mirrored); --holdout_fraction=0.2 of
 the photos are kept out of the steps, and their fooling rate picks the saved pass
 and decides the stop at 1 - delta; in sgd mode a run makes at least --min_steps
@@ -23,21 +25,21 @@ crops (--augment_scale=0.6 to 1 of each image's side, mirrored half the time).
 import os
 import sys
 
-from absl import app, flags
+from absl import flags
 
-from pp_tf import models, run_settings
+from pp_tf import run_settings
 from pp_tf.attacks.uap import UAPConfig
+from pp_tf.scripts import cli
 
 default = run_settings.field_default  # every UAP default is UAPConfig's
 
-_ATTACKER = flags.DEFINE_string("attacker", models.DEFAULT_ATTACKER,
-                                "A port_weights SavedModel folder, or an architecture name; "
-                                "comma-separated: an ensemble (sgd mode).")
-_IMAGES = flags.DEFINE_string("images", None, "Folder of training photos, or a .txt list of them.")
+_ATTACKER = cli.attacker("trains", "More than one: an ensemble (--mode=sgd).")
+_INPUT = cli.input_dir("Folder of training photos, or a .txt list of them.")
+cli.deprecated_alias("images", "input_dir")
 _CROPS = flags.DEFINE_integer("crops_per_photo", 8,
                               "Random crops (rescaled, mirrored) added per training photo.")
 _HOLDOUT = flags.DEFINE_float("holdout_fraction", 0.2,
-                              "Fraction of the --images photos kept out of training; their "
+                              "Fraction of the --input_dir photos kept out of training; their "
                               "fooling rate picks the saved pass and decides the stop.")
 _TFDS = flags.DEFINE_string("tfds", None, "Prepared TFDS data as dataset:split.")
 _TFDS_DIR = flags.DEFINE_string("tfds_data_dir", None, "TFDS data_dir.")
@@ -59,42 +61,49 @@ _AUGMENT = flags.DEFINE_float("augment_scale", default(UAPConfig, "augment_scale
 _BATCH = flags.DEFINE_integer("batch_size", default(UAPConfig, "batch_size"), "Images per step.")
 _SEED = flags.DEFINE_integer("seed", default(UAPConfig, "seed"),
                              "Seed of the shuffling and of the EOT draws.")
-_OUTPUT = flags.DEFINE_string("output", None, "The .npy to write (with .png and .json beside).")
+_OUTPUT = cli.output_dir("Where NAME.npy, .png and .json go.")
+_NAME = flags.DEFINE_string("name", "uap", "File stem of the outputs.")
+_OUTPUT_FILE = flags.DEFINE_string(
+    "output", None, "Deprecated: the .npy to write; removed in the next release. Use "
+    "--output_dir and --name.")
+cli.deprecated("output", "--output_dir and --name")
 _LOGDIR = flags.DEFINE_string("logdir", None, "TensorBoard log folder.")
 _RESUME = flags.DEFINE_boolean("resume", False,
                                "Continue from the last valid pass checkpoint, same settings.")
 _ALLOW = flags.DEFINE_list("allow_changed", [],
                            "With --resume: settings allowed to differ from the checkpoint's "
                            "(recorded in the .json).")
-flags.mark_flag_as_required("output")
 
 
 def main(argv):
     del argv
-    if bool(_IMAGES.value) == bool(_TFDS.value):
-        raise app.UsageError("give exactly one of --images and --tfds")
+    if bool(_INPUT.value) == bool(_TFDS.value):
+        raise cli.usage_error("give exactly one of --input_dir and --tfds")
+    if bool(_OUTPUT.value) == bool(_OUTPUT_FILE.value):
+        raise cli.usage_error("give --output_dir (and --name)")
+    output = _OUTPUT_FILE.value or os.path.join(_OUTPUT.value, _NAME.value + ".npy")
     from pp_tf import uap_run
     from pp_tf.attacker import load_attackers
     from pp_tf.datasets import views
     from pp_tf.image_io import ImageError
     from pp_tf.uap_run import train_uap
-    from pp_tf.verified_checkpoints import CheckpointError
+    from pp_tf.verified_checkpoints import CheckpointError, RunExistsError
 
     attackers = load_attackers(_ATTACKER.value)
     if len(attackers) > 1 and _MODE.value != "sgd":
-        raise app.UsageError("an ensemble --attacker needs --mode=sgd")
+        raise cli.usage_error("an ensemble --attacker needs --mode=sgd")
     attacker = attackers[0] if len(attackers) == 1 else attackers
     size = uap_run.training_size(attacker)
     holdout = None
-    if _IMAGES.value:
-        images, paths = views.load_photo_views(_IMAGES.value, *size, crops_per_photo=_CROPS.value,
+    if _INPUT.value:
+        images, paths = views.load_photo_views(_INPUT.value, *size, crops_per_photo=_CROPS.value,
                                                seed=_SEED.value)
         images, _, holdout, held_paths = views.split_holdout(images, paths, _HOLDOUT.value,
                                                              _SEED.value)
-        source = {"images": _IMAGES.value, "crops_per_photo": _CROPS.value,
+        source = {"images": _INPUT.value, "crops_per_photo": _CROPS.value,
                   "holdout_fraction": _HOLDOUT.value,
                   "holdout_photos": sorted(os.path.basename(p) for p in held_paths),
-                  "files": run_settings.folder_identity(views.photo_paths(_IMAGES.value))}
+                  "files": run_settings.folder_identity(views.photo_paths(_INPUT.value))}
     else:
         images, _ = views.load_tfds_views(_TFDS.value, *size, data_dir=_TFDS_DIR.value)
         name, _, split = _TFDS.value.partition(":")
@@ -104,19 +113,23 @@ def main(argv):
                        seed=_SEED.value, min_steps=_MIN_STEPS.value,
                        augment_scale=_AUGMENT.value)
     try:
-        report = train_uap(attacker, images, config, _OUTPUT.value, resume=_RESUME.value,
+        report = train_uap(attacker, images, config, output, resume=_RESUME.value,
                            logdir=_LOGDIR.value, allow_changed=_ALLOW.value, data_source=source,
                            holdout=holdout)
-    except (CheckpointError, ImageError, ValueError) as error:
-        sys.exit(f"train_uap: {error}")
+    except (RunExistsError, ValueError) as error:  # a refused resume, a bad setting: usage
+        print(f"train_uap: {error}", file=sys.stderr)
+        sys.exit(cli.EXIT_USAGE)
+    except (CheckpointError, ImageError) as error:
+        print(f"train_uap: {error}", file=sys.stderr)
+        sys.exit(cli.EXIT_FAILED)
     where = (f"{report['heldout_images']} held-out photos" if report["heldout_images"]
              else f"{report['images']} training images")
     print(f"fooling rate on the {where}: {report['fooling_rate']:.3f} (pass "
-          f"{report['best_pass']}, L-inf {report['linf']:.2f}); wrote {_OUTPUT.value}")
+          f"{report['best_pass']}, L-inf {report['linf']:.2f}); wrote {output}")
 
 
 def run():
-    app.run(main)
+    cli.run(main)
 
 
 if __name__ == "__main__":
