@@ -8,8 +8,7 @@ from PIL import Image
 
 import tiny_models
 from pp_tf import export
-from pp_tf.attacks import color_filter as cf
-from pp_tf.attacks import pgd
+from pp_tf.attacks import color_filter as cf, fooling
 from pp_tf.protect import ProtectConfig
 from pp_tf.protections import color_filter as cf_method
 from test_pgd import other_attacker, protect_noise_photos, tiny_attacker
@@ -66,7 +65,7 @@ def test_the_filter_fools_through_eot_and_keeps_the_curve_monotone():
                                   eot_samples=2, confidence=5.0)
     attack = cf.ColorFilter(attackers, config)
     photos = tf.constant(images)
-    labels = pgd.clean_labels(attackers, photos)
+    labels = fooling.clean_labels(attackers, photos)
     start = cf.look_theta("natural", 32)
     theta = attack(photos, labels, seed=(1, 2))
     assert theta.shape == (3, 32) and (theta >= 0).all() and np.isfinite(theta).all()
@@ -89,7 +88,7 @@ def test_the_photo_look_distance_is_the_mean_squared_change_from_the_look_on_the
     theta = rng.uniform(0.2, 2.0, (3, pieces)).astype(np.float32)
     attack = cf.ColorFilter([attacker], cf.ColorFilterConfig(
         pieces=pieces, look=look, look_distance="photo", eot_samples=0, diversity=0.0))
-    labels = pgd.clean_labels([attacker], photos)
+    labels = fooling.clean_labels([attacker], photos)
     distance = attack.objective(tf.constant(photos), tf.constant(theta), labels,
                                 tf.constant([0, 0]))[2]
     grid = np.linspace(0, 1, pieces + 1)

@@ -6,9 +6,8 @@ import tensorflow as tf
 from PIL import Image
 
 import tiny_models
-from pp_tf.attacks import color_filter as cf
+from pp_tf.attacks import color_filter as cf, fooling
 from pp_tf.attacks import color_grade as cg
-from pp_tf.attacks import pgd
 from pp_tf.protect import ProtectConfig
 from test_pgd import other_attacker, protect_noise_photos, tiny_attacker
 
@@ -92,7 +91,7 @@ def test_the_grade_fools_through_eot_within_its_bounds():
                                  eot_samples=2, confidence=5.0)
     attack = cg.ColorGrade(attackers, config)
     photos = tf.constant(images)
-    labels = pgd.clean_labels(attackers, photos)
+    labels = fooling.clean_labels(attackers, photos)
     table = attack(photos, labels, seed=(1, 2))
     assert table.shape == (5, 5, 5, 3) and np.isfinite(table).all()
     assert table.min() >= 0 and table.max() <= 1
@@ -111,7 +110,7 @@ def test_the_look_distance_is_the_mean_squared_change_from_the_look_on_the_pixel
         np.float32)
     attack = cg.ColorGrade([attacker], cg.ColorGradeConfig(lattice=5, look="warm",
                                                            eot_samples=0, diversity=0.0))
-    labels = pgd.clean_labels([attacker], photos)
+    labels = fooling.clean_labels([attacker], photos)
     distance = attack.objective(tf.constant(photos), table, labels, tf.constant([0, 0]))[2]
     x = photos / 255.0
     graded = cg.apply_grade(x, table).numpy()
@@ -161,7 +160,7 @@ def test_the_attackers_see_the_views_they_are_given_graded_not_the_working_photo
     photo_b = tf.constant(rng.integers(0, 256, (1, 60, 45, 3)).astype(np.float32))
     table = np.clip(cg.identity_table(5) + rng.normal(0, 0.1, (5, 5, 5, 3)), 0, 1).astype(
         np.float32)
-    labels = pgd.clean_labels(attackers, photo_b)
+    labels = fooling.clean_labels(attackers, photo_b)
     seed = tf.constant([3, 4])
     views_b = tuple(a.view(photo_b) for a in attackers)
     given = attack.objective(photo_a, table, labels, seed, views=views_b)
@@ -205,7 +204,7 @@ def test_the_fooling_term_adds_the_members_up_or_takes_their_soft_minimum(rng, e
     photos = tf.constant(rng.integers(0, 256, (3, 40, 50, 3)).astype(np.float32))
     table = np.clip(cg.identity_table(5) + rng.normal(0, 0.2, (5, 5, 5, 3)), 0, 1).astype(
         np.float32)
-    total, losses, _, _ = attack.objective(photos, table, pgd.clean_labels(attackers, photos),
+    total, losses, _, _ = attack.objective(photos, table, fooling.clean_labels(attackers, photos),
                                            tf.constant([1, 2]))
     members = np.stack([loss.numpy() for loss in losses]).astype(np.float64)  # [2, 3]
     assert np.ptp(members) > 0.1  # the members disagree, so the two rules differ

@@ -6,9 +6,9 @@ import pytest
 import tensorflow as tf
 
 from pp_tf import attacker as attacker_lib
-from pp_tf.attacks import color_filter as cf
+from pp_tf.attacks import color_filter as cf, fooling
 from pp_tf.attacks import color_grade as cg
-from pp_tf.attacks import ghost, pgd
+from pp_tf.attacks import ghost
 from pp_tf.models import efficientnet_lite
 from pp_tf.models import preprocessing
 from test_pgd import tiny_attacker
@@ -131,7 +131,7 @@ def test_every_residual_add_of_an_efficientnet_lite_is_eroded():
 def test_ghost_gradients_reach_the_colour_grade_and_the_grade_depends_on_the_erosion(rng):
     attacker, _ = residual_attacker(False)
     photos = tf.constant(rng.uniform(0, 255, (1, 24, 24, 3)).astype(np.float32))
-    labels = pgd.clean_labels([attacker], photos)
+    labels = fooling.clean_labels([attacker], photos)
     grades = {}
     for erosion in (0.0, EPSILON):
         config = cg.ColorGradeConfig(lattice=3, steps=4, learning_rate=0.05, look_weight=1.0,

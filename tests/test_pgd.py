@@ -10,7 +10,7 @@ from PIL import Image
 
 import tiny_models
 from pp_tf import attacker as attacker_lib
-from pp_tf.attacks import pgd, transforms
+from pp_tf.attacks import fooling, pgd, transforms
 from pp_tf.models import preprocessing
 from pp_tf.protect import ProtectConfig, protect_folder
 
@@ -81,7 +81,7 @@ def test_rms_step_follows_the_gradient_at_the_given_root_mean_square():
     attacker = tiny_attacker()
     images, _ = tiny_models.synthetic_images(3, seed=7)
     images = tf.constant(images, tf.float32)
-    labels = pgd.clean_labels([attacker], images)
+    labels = fooling.clean_labels([attacker], images)
     zeros = tf.zeros_like(images)
     with tf.GradientTape() as tape:
         tape.watch(zeros)
@@ -124,10 +124,10 @@ def test_eot_and_ensemble_gradients_reach_the_photo_through_each_member(rng):
     attackers = (tiny_attacker(), other_attacker())
     photos = tf.constant(rng.uniform(0, 255, (2, 40, 50, 3)), tf.float32)
     for objective in ("ce", "top5", "top5_set"):
-        labels = pgd.clean_labels(attackers, photos, pgd.labels_per_photo(objective))
+        labels = fooling.clean_labels(attackers, photos, fooling.labels_per_photo(objective))
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(photos)
-            losses = pgd.member_losses(attackers, photos, labels, tf.constant([1, 2]),
+            losses = fooling.member_losses(attackers, photos, labels, tf.constant([1, 2]),
                                        eot_samples=2, diversity=1.0, objective=objective,
                                        confidence=100.0)
         assert [loss.shape for loss in losses] == [(2,), (2,)]
@@ -140,10 +140,10 @@ def test_eot_and_ensemble_gradients_reach_the_photo_through_each_member(rng):
 def test_the_plain_view_counts_as_one_more_draw_beside_the_eot_draws(rng):
     attackers = (tiny_attacker(), other_attacker())
     photos = tf.constant(rng.uniform(0, 255, (2, 40, 50, 3)), tf.float32)
-    labels = pgd.clean_labels(attackers, photos)
+    labels = fooling.clean_labels(attackers, photos)
     seed = tf.constant([4, 5])
-    draws = pgd.member_losses(attackers, photos, labels, seed, eot_samples=2)
-    both = pgd.member_losses(attackers, photos, labels, seed, eot_samples=2, plain_view=True)
+    draws = fooling.member_losses(attackers, photos, labels, seed, eot_samples=2)
+    both = fooling.member_losses(attackers, photos, labels, seed, eot_samples=2, plain_view=True)
     for attacker, label, on_draws, on_both in zip(attackers, labels, draws, both):
         # The plain view's cross-entropy, by hand from the logits of the view.
         logits = attacker.logits(attacker.view(photos)).numpy().astype(np.float64)
@@ -151,9 +151,9 @@ def test_the_plain_view_counts_as_one_more_draw_beside_the_eot_draws(rng):
         plain = -log_softmax[np.arange(2), label.numpy()]
         np.testing.assert_allclose(on_both.numpy(), (2 * on_draws.numpy() + plain) / 3,
                                    rtol=1e-4, atol=1e-5)
-    without_eot = pgd.member_losses(attackers, photos, labels, seed, eot_samples=0,
+    without_eot = fooling.member_losses(attackers, photos, labels, seed, eot_samples=0,
                                     plain_view=True)
-    plain_only = pgd.member_losses(attackers, photos, labels, seed, eot_samples=0)
+    plain_only = fooling.member_losses(attackers, photos, labels, seed, eot_samples=0)
     for a, b in zip(without_eot, plain_only):  # no EOT: the plain view once, as before
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
 
@@ -163,15 +163,15 @@ def test_set_cross_entropy_is_minus_log_of_the_sets_probability(rng):
     sets = np.array([[1, 2, 3, 4, 5], [0, 0, 0, 0, 0], [9, 8, 7, 6, 5], [2, 3, 2, 3, 2]])
     probabilities = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     expected = [-np.log(probabilities[row, sorted(set(s))].sum()) for row, s in enumerate(sets)]
-    got = pgd.set_cross_entropy(tf.constant(logits, tf.float32), tf.constant(sets))
+    got = fooling.set_cross_entropy(tf.constant(logits, tf.float32), tf.constant(sets))
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5)
 
 
 def test_clean_label_sets_are_each_attackers_best_classes_leaving_one_out(rng):
     attackers = (tiny_attacker(), other_attacker())  # 4 and 5 classes
     photos = tf.constant(rng.uniform(0, 255, (3, 40, 50, 3)), tf.float32)
-    top1 = pgd.clean_labels(attackers, photos)
-    sets = pgd.clean_labels(attackers, photos, pgd.labels_per_photo("top5_set"))
+    top1 = fooling.clean_labels(attackers, photos)
+    sets = fooling.clean_labels(attackers, photos, fooling.labels_per_photo("top5_set"))
     assert [s.shape for s in sets] == [(3, 3), (3, 4)]
     for attacker, label, label_set in zip(attackers, top1, sets):
         np.testing.assert_array_equal(label_set[:, 0], label)

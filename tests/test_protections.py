@@ -158,3 +158,50 @@ def test_noise_is_plus_or_minus_xi_and_seeded_per_file():
     assert (a != apply(photo, protections.PhotoContext("b.jpg"))).any()
     clipped = apply(np.full((4, 4, 3), 252, np.uint8), protections.PhotoContext("c.jpg"))
     assert set(np.unique(clipped)) <= {245, 255}
+
+
+@pytest.mark.parametrize("method", ["pgd", "color_filter", "color_grade"])
+def test_every_attack_setting_is_a_protect_flag_written_once(method):
+    """A protection's Settings extend its attack's Config: every field of the Config is a
+    setting (one flag of `protect`, with the Config's help) and reaches the attack as it
+    was given, with no list of fields written a second time."""
+    settings = protections.get(method).make_settings({})
+    config = settings.config()
+    config_fields = {f.name: f for f in dataclasses.fields(config)}
+    settings_fields = {f.name: f for f in dataclasses.fields(settings)}
+    assert set(config_fields) < set(settings_fields)
+    for name, field in config_fields.items():
+        assert field.metadata.get("help"), f"{type(config).__name__}.{name} has no help"
+        if name != "appeal_weight":  # the colour protections' default: 1, counted with --nima
+            assert settings_fields[name].default == field.default, name
+    flags = protections.setting_fields([protections.get(method)])
+    assert set(config_fields) <= set(flags)
+    assert flags["steps"].help == config_fields["steps"].metadata["help"]
+
+
+def test_a_new_attack_knob_is_one_field():
+    """The mechanism behind adding a knob: one `setting` field in an attack's Config
+    reaches the protection's settings, a `protect` flag with its help, and the config the
+    attack gets."""
+    from pp_tf.attacks import pgd
+    from pp_tf.protections import pgd as pgd_protection
+    from pp_tf.settings import config_of, setting
+
+    @dataclasses.dataclass(frozen=True)
+    class KnobConfig(pgd.PGDConfig):
+        new_knob: float = setting(0.5, "A new knob.")
+
+    @dataclasses.dataclass(frozen=True)
+    class KnobSettings(KnobConfig, pgd_protection.PGDSettings):
+        def config(self):
+            return config_of(KnobConfig, self)
+
+    protection = protections.register(protections.Protection(
+        "knob_test", "", KnobSettings, lambda settings: protections.Prepared(None)))
+    try:
+        flag = protections.setting_fields([protection])["new_knob"]
+        assert flag.kind is float and flag.describe() == "A new knob. [knob_test; default 0.5]"
+        config = protection.make_settings({"new_knob": 2.0, "xi": 4.0}).config()
+        assert (config.new_knob, config.xi) == (2.0, 4.0)
+    finally:
+        protections.unregister("knob_test")

@@ -10,7 +10,7 @@ non-negative parameters theta[c, 0..K-1]:
 theta = 1 is the identity; y(0) = 0, y(1) = 1 and y is monotone for any
 theta >= 0. theta is optimised with Adam (clamped at 0 after each step, as in
 the published code) to raise each attacker's cross-entropy of its clean top-1,
-capped at `confidence` (`pgd.member_losses`; the `top5` margin and `top5_set`
+capped at `confidence` (`fooling.member_losses`; the `top5` margin and `top5_set`
 objectives are the alternatives), through EOT (rescale, crop, JPEG) and input
 diversity, while a penalty keeps the result near a target curve (a "look": the
 identity for `natural`, a contrast S-curve for `vivid`, a warm white balance
@@ -39,12 +39,27 @@ import numpy as np
 import tensorflow as tf
 
 from pp_tf.attacker import Attacker
-from pp_tf.attacks import ghost, pgd
+from pp_tf.attacks import fooling, ghost
+from pp_tf.settings import setting
 
 Look = Literal["natural", "vivid", "warm"]
 EnsembleLoss = Literal["sum", "softmin"]
 LOOKS: tuple[str, ...] = ("natural", "vivid", "warm")
 AppealFn = Callable[[tf.Tensor], tf.Tensor]  # float photos [b, h, w, 3] 0-255 -> score [b]
+
+# The settings the colour filter and the colour grade share have one help text each.
+LEARNING_RATE_HELP = "Adam learning rate of the curve parameters or grade lattice nodes."
+LOOK_HELP = ("Colours the filter or grade stays near: natural (the photo's own), vivid (a "
+             "contrast S-curve), warm (red up, blue down).")
+LOOK_WEIGHT_HELP = "Weight of the mean squared distance from the look (0-1 scale)."
+ENSEMBLE_LOSS_HELP = ("How the attackers' fooling losses add up: sum, or softmin (n times their "
+                      "soft minimum: the attacker fooled least gets the most weight).")
+APPEAL_WEIGHT_HELP = "Weight of NIMA's mean score when an appeal model (--nima) is given."
+PLAIN_VIEW_HELP = ("Also the attackers' plain view of the photo at every step, beside the "
+                   "EOT draws.")
+SKIP_EROSION_HELP = ("Ghost surrogates: each step sees the attackers with every residual "
+                     "shortcut scaled by a random factor in [1 - e, 1 + e] (0: the attackers "
+                     "as they are).")
 
 
 def curve(x, theta):
@@ -144,26 +159,27 @@ def identity_theta(pieces: int) -> np.ndarray:
 class ColorFilterConfig:
     """Settings of a colour-filter run."""
 
-    pieces: int = 32
-    steps: int = 150
-    learning_rate: float = 0.1
-    look: Look = "natural"
-    look_weight: float = 50.0  # on the mean squared distance from the look (0-1 scale)
-    # where that distance is measured: between the curves over the 256 levels, or between
-    # the filtered photo and the photo through the look's curve, pixel by pixel
-    look_distance: Literal["curve", "photo"] = "photo"
-    # the most any 8-bit value may move from the look's curve, 0-255 scale (0: no bound):
-    # the curve is projected into that band after every step
-    max_change: float = 0.0
-    objective: pgd.Objective = "ce"
-    confidence: float = 12.0  # the cap of the fooling loss (`pgd.member_losses`)
-    ensemble_loss: EnsembleLoss = "sum"  # how the members' losses add up (`fooling_and_appeal`)
-    appeal_weight: float = 0.0  # on the NIMA mean score, when an appeal function is given
-    eot_samples: int = 1
-    plain_view: bool = False  # the plain view beside the EOT draws (`pgd.member_losses`)
-    diversity: float = 0.5
-    skip_erosion: float = 0.0  # of the ghost surrogates the steps see (`ghost`; 0: none)
-    seed: int = 0
+    pieces: int = setting(32, "Pieces of each channel's tone curve.")
+    steps: int = setting(150, fooling.STEPS_HELP)
+    learning_rate: float = setting(0.1, LEARNING_RATE_HELP)
+    look: Look = setting("natural", LOOK_HELP)
+    look_weight: float = setting(50.0, LOOK_WEIGHT_HELP)
+    look_distance: Literal["curve", "photo"] = setting(
+        "photo", "Where --look_weight's distance is measured: between the curves over all "
+                 "256 levels, or on the photo's pixels (the photo through the curve against "
+                 "the photo through the look's curve).")
+    max_change: float = setting(0.0, "Most an 8-bit value may move from the look's curve, "
+                                     "0-255 scale (0: no bound); the curve is projected into "
+                                     "that band after every step.")
+    objective: fooling.Objective = setting("ce", fooling.OBJECTIVE_HELP)
+    confidence: float = setting(12.0, fooling.CONFIDENCE_HELP)
+    ensemble_loss: EnsembleLoss = setting("sum", ENSEMBLE_LOSS_HELP)
+    appeal_weight: float = setting(0.0, APPEAL_WEIGHT_HELP)
+    eot_samples: int = setting(1, fooling.EOT_HELP)
+    plain_view: bool = setting(False, PLAIN_VIEW_HELP)
+    diversity: float = setting(0.5, fooling.DIVERSITY_HELP)
+    skip_erosion: float = setting(0.0, SKIP_EROSION_HELP)
+    seed: int = setting(0, fooling.SEED_HELP)
 
     def __post_init__(self):
         if self.pieces < 2 or self.steps < 1 or self.learning_rate <= 0:
@@ -188,7 +204,7 @@ def check_shared_settings(config) -> None:
     if not 0 <= config.diversity <= 1:
         raise ValueError(f"diversity is a probability, got {config.diversity}")
     ghost.check_skip_erosion(config.skip_erosion)
-    pgd.check_objective(config.objective)
+    fooling.check_objective(config.objective)
     if config.ensemble_loss not in get_args(EnsembleLoss):
         raise ValueError(f"ensemble_loss must be one of {get_args(EnsembleLoss)}, got "
                          f"{config.ensemble_loss!r}")
@@ -215,13 +231,13 @@ class ColorFilter:
         self.target_knots = knots(self.target_theta)
         photos = tf.TensorSpec([None, None, None, 3], tf.float32)
         theta = tf.TensorSpec([3, config.pieces], tf.float32)
-        labels = tuple(pgd.label_spec(config.objective) for _ in self.attackers)
+        labels = tuple(fooling.label_spec(config.objective) for _ in self.attackers)
         self.step = tf.function(self._step, input_signature=[
             photos, photos, view_specs(self.attackers), theta, theta, theta, labels,
             tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.float32)])
 
     def __repr__(self) -> str:
-        return pgd.attack_repr(self)
+        return fooling.attack_repr(self)
 
     def looked(self, photos):
         """`photos` (0-255) through the look's curve, on the 0-1 scale."""
@@ -289,7 +305,7 @@ def fooling_and_appeal(attack, photos, filtered, params, labels, seed, views=Non
     the attacker itself without skip erosion): its view of the unfiltered photo
     (`views`, default: of `photos`), filtered. A global colour map nearly commutes with
     the view's resize, so the caller can hand in the views of the full-resolution photo
-    (`pgd.view_losses`), where the filtered working copy's views would differ by a second
+    (`fooling.view_losses`), where the filtered working copy's views would differ by a second
     resampling: on one tuning photo, a grade optimised through those views left Lite0's
     label at rank 38 there and at rank 7 on the full photo (BUILD_NOTES, "Protections":
     colour attacks grade the full photo's views).
@@ -297,7 +313,7 @@ def fooling_and_appeal(attack, photos, filtered, params, labels, seed, views=Non
     config = attack.config
     if views is None:
         views = tuple(attacker.view(photos) for attacker in attack.attackers)
-    losses = pgd.view_losses(tuple(member.attacker for member in attack.ghosts),
+    losses = fooling.view_losses(tuple(member.attacker for member in attack.ghosts),
                              tuple(attack.render(view, params) for view in views), labels,
                              seed, eot_samples=config.eot_samples, diversity=config.diversity,
                              plain_view=config.plain_view, objective=config.objective,
@@ -326,7 +342,7 @@ def optimise(attack, photos, start, labels: Sequence | None = None, seed=None,
         views = tuple(attacker.view(photos) for attacker in attack.attackers)
     views = tuple(tf.cast(view, tf.float32) for view in views)
     if labels is None:
-        labels = pgd.view_labels(attack.attackers, views, pgd.labels_per_photo(config.objective))
+        labels = fooling.view_labels(attack.attackers, views, fooling.labels_per_photo(config.objective))
     labels = tuple(tf.convert_to_tensor(label, tf.int32) for label in labels)
     seed = np.asarray(seed if seed is not None else (config.seed, 0), np.int64)
     base = tf.constant((seed % (2 ** 31)).astype(np.int32))

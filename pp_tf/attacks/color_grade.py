@@ -11,7 +11,7 @@ applied exactly at any resolution, and it starts at the look's table (for `natur
 the identity).
 
 The nodes are optimised with Adam to raise each attacker's capped cross-entropy of its
-clean top-1 through EOT and input diversity (`pgd.member_losses`), against three
+clean top-1 through EOT and input diversity (`fooling.member_losses`), against three
 penalties:
 - the mean squared distance, pixel by pixel, between the graded photo and the photo
   through the look's curve (the colour filter's `photo` distance);
@@ -47,7 +47,8 @@ import numpy as np
 import tensorflow as tf
 
 from pp_tf.attacker import Attacker
-from pp_tf.attacks import color_filter, ghost, pgd
+from pp_tf.attacks import color_filter, fooling, ghost
+from pp_tf.settings import setting
 
 # The pieces of the look's per-channel curve that the distance is measured against.
 _LOOK_PIECES = 64
@@ -129,24 +130,29 @@ def slope_excess(table, max_gain: float, max_cross: float):
 class ColorGradeConfig:
     """Settings of a colour-grade run."""
 
-    lattice: int = 9  # nodes per axis of the RGB cube
-    steps: int = 120
-    learning_rate: float = 0.01  # Adam's step on the nodes (0-1 scale)
-    look: color_filter.Look = "natural"
-    look_weight: float = 70.0  # on the mean squared distance from the look, on the pixels
-    smoothness: float = 10.0  # on `roughness`
-    max_gain: float = 2.0
-    max_cross: float = 0.5
-    bound_weight: float = 1000.0  # on `slope_excess`
-    objective: pgd.Objective = "ce"
-    confidence: float = 12.0  # the cap of the fooling loss (`pgd.member_losses`)
-    ensemble_loss: color_filter.EnsembleLoss = "softmin"  # `color_filter.fooling_and_appeal`
-    appeal_weight: float = 0.0  # on the NIMA mean score, when an appeal function is given
-    eot_samples: int = 1
-    plain_view: bool = True
-    diversity: float = 0.5
-    skip_erosion: float = 0.22  # of the ghost surrogates the steps see (`ghost`; 0: none)
-    seed: int = 0
+    lattice: int = setting(9, "Nodes per axis of the grade's RGB lattice.")
+    steps: int = setting(120, fooling.STEPS_HELP)
+    learning_rate: float = setting(0.01, color_filter.LEARNING_RATE_HELP)
+    look: color_filter.Look = setting("natural", color_filter.LOOK_HELP)
+    look_weight: float = setting(70.0, color_filter.LOOK_WEIGHT_HELP)
+    smoothness: float = setting(10.0, "Weight of the grade's roughness (squared second "
+                                      "differences of its lattice, `roughness`).")
+    max_gain: float = setting(2.0, "Steepest a channel may rise with itself in the grade (1: "
+                                   "the identity).")
+    max_cross: float = setting(0.5, "Steepest a channel may move with another in the grade "
+                                    "(0: none).")
+    bound_weight: float = setting(1000.0, "Weight of the grade's slopes beyond --max_gain and "
+                                          "--max_cross (`slope_excess`).")
+    objective: fooling.Objective = setting("ce", fooling.OBJECTIVE_HELP)
+    confidence: float = setting(12.0, fooling.CONFIDENCE_HELP)
+    ensemble_loss: color_filter.EnsembleLoss = setting("softmin",
+                                                       color_filter.ENSEMBLE_LOSS_HELP)
+    appeal_weight: float = setting(0.0, color_filter.APPEAL_WEIGHT_HELP)
+    eot_samples: int = setting(1, fooling.EOT_HELP)
+    plain_view: bool = setting(True, color_filter.PLAIN_VIEW_HELP)
+    diversity: float = setting(0.5, fooling.DIVERSITY_HELP)
+    skip_erosion: float = setting(0.22, color_filter.SKIP_EROSION_HELP)
+    seed: int = setting(0, fooling.SEED_HELP)
 
     def __post_init__(self):
         if self.lattice < 2 or self.steps < 1 or self.learning_rate <= 0:
@@ -176,13 +182,13 @@ class ColorGrade:
         self.look_theta = tf.constant(color_filter.look_theta(config.look, _LOOK_PIECES))
         photos = tf.TensorSpec([None, None, None, 3], tf.float32)
         table = tf.TensorSpec([config.lattice] * 3 + [3], tf.float32)
-        labels = tuple(pgd.label_spec(config.objective) for _ in self.attackers)
+        labels = tuple(fooling.label_spec(config.objective) for _ in self.attackers)
         self.step = tf.function(self._step, input_signature=[
             photos, photos, color_filter.view_specs(self.attackers), table, table, table,
             labels, tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.float32)])
 
     def __repr__(self) -> str:
-        return pgd.attack_repr(self)
+        return fooling.attack_repr(self)
 
     def looked(self, photos):
         """`photos` (0-255) through the look's per-channel curve, on the 0-1 scale."""

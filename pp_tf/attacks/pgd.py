@@ -28,8 +28,8 @@
   of JND models; Chou & Li 1995, Zhang et al. 2005). Steps are scaled by the same map.
 
 The clean label of each attacker is its own top-1 on the unperturbed photo (no
-ground truth needed). `member_losses` (the objective, per attacker) is shared
-with the colour filter (`pp_tf.attacks.color_filter`).
+ground truth needed); the loss per attacker is `pp_tf.attacks.fooling`'s, which the
+colour attacks share.
 
 On a large photo the perturbation lives at a working resolution (`working_photo`:
 the photo resized, antialiased, so that its shorter side is the largest view's
@@ -44,153 +44,16 @@ output within `xi` of the original at every pixel.
 from __future__ import annotations
 
 import dataclasses
-import typing
 from typing import Literal, Sequence
 
 import numpy as np
 import tensorflow as tf
 
 from pp_tf.attacker import Attacker
-from pp_tf.attacks import transforms
+from pp_tf.attacks import fooling
+from pp_tf.settings import setting
 
-Objective = Literal["ce", "top5", "top5_set"]
 StepNorm = Literal["sign", "rms"]
-
-
-def top5_margin(logits, labels, k: int = 5):
-    """`logits[label]` minus the k-th largest other logit, `[b]`: negative iff the label
-    is out of the top k."""
-    classes = tf.shape(logits)[-1]
-    is_label = tf.one_hot(labels, classes, on_value=True, off_value=False)
-    label_logit = tf.reduce_sum(tf.where(is_label, logits, 0.0), -1)
-    others = tf.where(is_label, tf.fill(tf.shape(logits), -1e9), logits)
-    k = tf.minimum(k, classes - 1)
-    kth = tf.math.top_k(others, k).values[:, -1]
-    return label_logit - kth
-
-
-def labels_per_photo(objective: Objective) -> int:
-    """How many clean classes of each attacker an objective needs per photo: its top-1
-    (`ce`, `top5`; labels `[b]`) or its top 5 (`top5_set`; labels `[b, 5]`, see
-    `clean_labels`)."""
-    return 5 if objective == "top5_set" else 1
-
-
-def set_cross_entropy(logits, label_sets):
-    """-log of the probability of any class of `label_sets` `[b, k]`, `[b]`: the
-    cross-entropy of the set (for k = 1, of the label)."""
-    classes = tf.shape(logits)[-1]
-    in_set = tf.reduce_max(tf.one_hot(label_sets, classes, on_value=1, off_value=0), 1) > 0
-    log_probabilities = tf.nn.log_softmax(logits)
-    return -tf.reduce_logsumexp(tf.where(in_set, log_probabilities, -1e9), -1)
-
-
-def member_losses(attackers: Sequence[Attacker], photos, labels: Sequence, seed, *,
-                  eot_samples: int = 1, diversity: float = 0.0, plain_view: bool = False,
-                  objective: Objective = "ce", confidence: float = 0.0) -> tuple[tf.Tensor, ...]:
-    """`view_losses` on each attacker's view of `photos` (float `[b, h, w, 3]`, 0-255,
-    differentiable): the loss each attacker should stop seeing the clean label with."""
-    return view_losses(attackers, tuple(attacker.view(photos) for attacker in attackers),
-                       labels, seed, eot_samples=eot_samples, diversity=diversity,
-                       plain_view=plain_view, objective=objective, confidence=confidence)
-
-
-def view_losses(attackers: Sequence[Attacker], views: Sequence, labels: Sequence, seed, *,
-                eot_samples: int = 1, diversity: float = 0.0, plain_view: bool = False,
-                objective: Objective = "ce", confidence: float = 0.0) -> tuple[tf.Tensor, ...]:
-    """The loss each attacker should stop seeing the clean label with, `[b]` per attacker.
-
-    Args:
-        attackers: the ensemble.
-        views: one float `[b, crop, crop, 3]` (0-255, differentiable) per attacker: the
-            photos as that attacker sees them (`attacker.view`; `member_losses` takes
-            them from photos).
-        labels: one int `[b]` per attacker, its clean top-1; `[b, 5]`, its clean top 5,
-            for `top5_set` (`labels_per_photo`).
-        seed: int32 `[2]` for the stateless random transforms.
-        eot_samples: random rescale + crop + JPEG draws averaged (0: none, the
-            plain view).
-        diversity: probability of a random resize-and-pad of each input.
-        plain_view: with EOT draws, also the plain view itself (no transform, no input
-            diversity), weighted as one more draw: the view the photo is judged in as
-            saved, which every EOT draw re-encodes.
-        objective: `ce`, the cross-entropy of the label, capped at `confidence`
-            when that is > 0; or `top5`, `-max(top5_margin, -confidence)`, which stops
-            rising once the label is `confidence` logits below the fifth other class; or
-            `top5_set`, the cross-entropy of the clean top-5 classes together
-            (`set_cross_entropy`), capped like `ce`: it pushes the photo away from all
-            of them, not only to the nearest of them.
-    Returns:
-        One `[b]` tensor per attacker, averaged over the EOT draws; ascending it fools.
-    """
-    seed = tf.convert_to_tensor(seed, tf.int32)
-    losses = []
-    for index, (attacker, view, label) in enumerate(zip(attackers, views, labels)):
-        crop = attacker.view.crop_size
-        inputs = []
-        for sample in range(max(eot_samples, 1)):
-            draw_seed = seed + tf.constant([7919 * index + 104729 * sample, 0])
-            x = transforms.photo_pipeline(view, draw_seed) if eot_samples > 0 else view
-            if diversity > 0:
-                x = transforms.input_diversity(x, draw_seed, probability=diversity)
-            inputs.append(tf.ensure_shape(x, [None, crop, crop, 3]))
-        if plain_view and eot_samples > 0:
-            inputs.append(tf.ensure_shape(view, [None, crop, crop, 3]))
-        draws = len(inputs)
-        logits = attacker.logits(tf.concat(inputs, 0))
-        label = tf.cast(label, tf.int32)
-        tiled = tf.tile(label, [draws] + [1] * (label.shape.rank - 1))
-        if objective in ("ce", "top5_set"):
-            loss = (tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tiled, logits=logits)
-                    if objective == "ce" else set_cross_entropy(logits, tiled))
-            if confidence > 0:
-                loss = tf.minimum(loss, confidence)
-        else:
-            loss = -tf.maximum(top5_margin(logits, tiled), -confidence)
-        losses.append(tf.reduce_mean(tf.reshape(loss, [draws, -1]), 0))
-    return tuple(losses)
-
-
-def check_objective(objective: str) -> None:
-    """Raises ValueError unless `objective` is one of `Objective`'s values."""
-    if objective not in typing.get_args(Objective):
-        raise ValueError(f"objective must be one of {typing.get_args(Objective)}, "
-                         f"got {objective!r}")
-
-
-def attack_repr(attack) -> str:
-    """`Name(setting=value, ...; attackers=[...])` of a per-photo attack (PGD, the colour
-    filter, the colour grade) from its `config` dataclass and `attackers`: what the
-    manifest records of it."""
-    fields = ", ".join(f"{f.name}={getattr(attack.config, f.name)!r}"
-                       for f in dataclasses.fields(attack.config))
-    return f"{type(attack).__name__}({fields}; attackers={[a.name for a in attack.attackers]})"
-
-
-def label_spec(objective: Objective) -> tf.TensorSpec:
-    """The `tf.function` signature of one attacker's labels for `objective`."""
-    return tf.TensorSpec([None] if labels_per_photo(objective) == 1 else [None, None], tf.int32)
-
-
-def clean_labels(attackers: Sequence[Attacker], photos, top: int = 1) -> tuple[tf.Tensor, ...]:
-    """Each attacker's top-1 `[b]` (int32) on its view of `photos`; with `top` > 1, its
-    `top` classes `[b, top]`, best first (all classes but one for a classifier of no more
-    than `top`, so that the set can be left)."""
-    photos = tf.convert_to_tensor(photos, tf.float32)
-    return view_labels(attackers, tuple(attacker.view(photos) for attacker in attackers), top)
-
-
-def view_labels(attackers: Sequence[Attacker], views: Sequence, top: int = 1
-                ) -> tuple[tf.Tensor, ...]:
-    """`clean_labels` from each attacker's view of the photos (`attacker.view`)."""
-    labels = []
-    for attacker, view in zip(attackers, views):
-        logits = attacker.logits(view)
-        if top == 1:
-            labels.append(tf.argmax(logits, -1, output_type=tf.int32))
-        else:
-            labels.append(tf.math.top_k(logits, min(top, logits.shape[-1] - 1)).indices)
-    return tuple(labels)
 
 
 MASK_DETAIL = 6.0  # mean |luma difference| to the neighbours (0-255) that earns the full xi
@@ -215,41 +78,46 @@ def texture_mask(photos, size, floor: float):
 class PGDConfig:
     """Settings of a PGD run (all on the 0-255 scale)."""
 
-    xi: float = 8.0
-    steps: int = 30
-    step_size: float | None = None  # None: 2 * xi / steps
-    momentum: float = 1.0  # 0: plain PGD
-    eot_samples: int = 5  # 0: no EOT
-    diversity: float = 0.5  # DI probability; 0: off
-    random_start: bool = False  # True: Madry et al.'s uniform start in the xi-ball
-    delta_scale: float = 1.0  # the perturbation's size relative to the photos (bilinear up)
-    # sign: every pixel moves by the step (FGSM); rms: the step follows the momentum's
-    # values, scaled to a root mean square of the step per photo (pixels with little
-    # gradient move little, so the result has less energy at the same xi)
-    step_norm: StepNorm = "rms"
-    objective: Objective = "top5"
-    confidence: float = 10.0  # top5: logits below the fifth class to aim for; ce: its cap
-    mask_floor: float = 0.25  # the budget's share on smooth areas (1: xi everywhere)
-    seed: int = 0
+    xi: float = setting(8.0, "L-inf budget on the 0-255 scale.")
+    steps: int = setting(30, fooling.STEPS_HELP)
+    step_size: float = setting(0.0, "PGD step on the 0-255 scale (0: 2 * xi / steps).")
+    momentum: float = setting(1.0, "MI-FGSM momentum of the PGD step (0: plain PGD).")
+    eot_samples: int = setting(5, fooling.EOT_HELP)
+    diversity: float = setting(0.5, fooling.DIVERSITY_HELP)
+    random_start: bool = setting(False, "Start PGD at a uniform random point of the xi-ball "
+                                        "(Madry et al.; else at the photo).")
+    delta_scale: float = setting(1.0, "Size of the PGD perturbation relative to the working "
+                                      "photo (bilinear up).")
+    step_norm: StepNorm = setting(
+        "rms", "PGD step: sign (every pixel moves by the step, FGSM) or rms (the step follows "
+               "the momentum's values, scaled to a root mean square of the step per photo: "
+               "pixels with little gradient move little; less change at the same xi).")
+    objective: fooling.Objective = setting("top5", fooling.OBJECTIVE_HELP)
+    confidence: float = setting(10.0, fooling.CONFIDENCE_HELP)
+    mask_floor: float = setting(0.25, "Texture masking: the share of xi the smoothest areas "
+                                      "may use (1: xi everywhere; the budget rises with local "
+                                      "detail).")
+    seed: int = setting(0, fooling.SEED_HELP)
 
     def __post_init__(self):
         if not 0 < self.xi <= 255:
             raise ValueError(f"xi must be in (0, 255], got {self.xi}")
-        if self.steps < 1 or self.eot_samples < 0 or self.momentum < 0:
-            raise ValueError(f"need steps >= 1, eot_samples >= 0, momentum >= 0: {self}")
+        if self.steps < 1 or min(self.eot_samples, self.momentum, self.step_size) < 0:
+            raise ValueError(f"need steps >= 1, eot_samples, momentum and step_size >= 0: "
+                             f"{self}")
         if not 0 <= self.diversity <= 1:
             raise ValueError(f"diversity is a probability, got {self.diversity}")
         if not 0 < self.delta_scale <= 1:
             raise ValueError(f"delta_scale must be in (0, 1], got {self.delta_scale}")
         if not 0 < self.mask_floor <= 1:
             raise ValueError(f"mask_floor must be in (0, 1], got {self.mask_floor}")
-        check_objective(self.objective)
+        fooling.check_objective(self.objective)
         if self.step_norm not in ("sign", "rms"):
             raise ValueError(f"step_norm must be 'sign' or 'rms', got {self.step_norm!r}")
 
     @property
     def alpha(self) -> float:
-        return self.step_size if self.step_size is not None else 2.0 * self.xi / self.steps
+        return self.step_size or 2.0 * self.xi / self.steps
 
 
 class PGD:
@@ -268,7 +136,7 @@ class PGD:
         self.attackers = tuple(attackers)
         self.config = config
         photos = tf.TensorSpec([None, None, None, 3], tf.float32)
-        labels = tuple(label_spec(config.objective) for _ in self.attackers)
+        labels = tuple(fooling.label_spec(config.objective) for _ in self.attackers)
         seed = tf.TensorSpec([2], tf.int32)
         self.step = tf.function(self._step, input_signature=[photos, photos, photos, labels, seed])
         self.start = tf.function(self._start, input_signature=[photos, seed])
@@ -280,7 +148,7 @@ class PGD:
         return (int(shape[0]), max(1, round(shape[1] * scale)), max(1, round(shape[2] * scale)), 3)
 
     def __repr__(self) -> str:
-        return attack_repr(self)
+        return fooling.attack_repr(self)
 
     def _delta_zeros(self, photos):
         """Zeros of the perturbation's shape for float `photos` (`delta_shape`, as tensors)."""
@@ -301,7 +169,7 @@ class PGD:
             tape.watch(delta)
             adversarial = tf.clip_by_value(
                 photos + resize_delta(delta, tf.shape(photos)[1:3]), 0.0, 255.0)
-            losses = member_losses(
+            losses = fooling.member_losses(
                 self.attackers, adversarial, labels, seed, eot_samples=config.eot_samples,
                 diversity=config.diversity, objective=config.objective,
                 confidence=config.confidence)
@@ -333,7 +201,8 @@ class PGD:
         `(config.seed, 0)`)."""
         photos = tf.cast(tf.convert_to_tensor(photos), tf.float32)
         if labels is None:
-            labels = clean_labels(self.attackers, photos, labels_per_photo(self.config.objective))
+            labels = fooling.clean_labels(
+                self.attackers, photos, fooling.labels_per_photo(self.config.objective))
         labels = tuple(tf.convert_to_tensor(label, tf.int32) for label in labels)
         seed = np.asarray(seed if seed is not None else (self.config.seed, 0), np.int64)
         return self.run(photos, labels, tf.constant((seed % (2 ** 31)).astype(np.int32)))

@@ -159,8 +159,6 @@ def all_protections() -> tuple[Protection, ...]:
 
 def _scalar_type(annotation) -> type:
     """bool, int, float or str from a field's annotation (`int | None` -> int; Literal -> str)."""
-    if isinstance(annotation, str):
-        annotation = eval(annotation, {"typing": typing, "Literal": typing.Literal})  # noqa: S307
     origin = typing.get_origin(annotation)
     if origin is typing.Literal:
         return type(typing.get_args(annotation)[0])
@@ -197,8 +195,11 @@ def setting_fields(protections) -> dict[str, SettingField]:
     """{setting name: SettingField} over `protections`."""
     fields: dict[str, SettingField] = {}
     for protection in protections:
+        # the annotations resolved where each field was written (an attack's Config)
+        hints = typing.get_type_hints(protection.settings)
         for field in dataclasses.fields(protection.settings):
-            entry = fields.setdefault(field.name, SettingField(_scalar_type(field.type), {}))
+            entry = fields.setdefault(field.name, SettingField(_scalar_type(hints[field.name]),
+                                                               {}))
             entry.defaults[protection.name] = field.default
             entry.help = entry.help or field.metadata.get("help", "")
     return fields

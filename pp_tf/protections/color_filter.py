@@ -7,15 +7,16 @@ attacker ensemble, through EOT, while staying near the curve of a `look`
 The curve is applied to the full-resolution photo as an exact 256-entry lookup
 table per channel; its parameters go into the manifest (`protect.json`).
 
-The settings, help texts and `build` that `color_grade` shares with it live here too
-(`ColourAttackSettings`, `build_colour_attack`).
+What the colour protections add to their attacks' settings, and the `build` that
+`color_grade` shares with it, live here too (`ColourProtectionSettings`,
+`build_colour_attack`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Callable, Literal
+from typing import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -24,87 +25,43 @@ from pp_tf import attacker as attacker_lib
 from pp_tf import models
 from pp_tf.attacks import color_filter
 from pp_tf.protections.base import OUTSIDE_GATE, PhotoContext, Prepared, Protection, register
-from pp_tf.protections.pgd import (ATTACKER_HELP, DIVERSITY_HELP, EOT_HELP,
-                                   OBJECTIVE_HELP, STEPS_HELP, WORKING_SIZE_HELP,
-                                   attack_working_photo, setting)
+from pp_tf.protections.pgd import (ATTACKER_HELP, WORKING_SIZE_HELP, attack_working_photo,
+                                   check_attacker_and_working_size)
+from pp_tf.settings import config_of, setting
 
-_DEFAULTS = color_filter.ColorFilterConfig()
-
-# Settings that color_filter and color_grade share have one help text.
-LEARNING_RATE_HELP = "Adam learning rate of the curve parameters or grade lattice nodes."
-LOOK_HELP = ("Colours the filter or grade stays near: natural (the photo's own), vivid (a "
-             "contrast S-curve), warm (red up, blue down).")
-LOOK_WEIGHT_HELP = "Weight of the mean squared distance from the look."
-CONFIDENCE_HELP = "Cap of the fooling loss (cross-entropy of the clean label)."
-ENSEMBLE_LOSS_HELP = ("How the attackers' fooling losses add up: sum, or softmin (n times their "
-                      "soft minimum: the attacker fooled least gets the most weight).")
 NIMA_HELP = "NIMA SavedModel (port_weights) or .keras scorer: adds an appeal term."
-APPEAL_WEIGHT_HELP = "Weight of NIMA's mean score when --nima is given."
-PLAIN_VIEW_HELP = ("Also the attackers' plain view of the photo at every step, beside the "
-                   "EOT draws.")
-SKIP_EROSION_HELP = ("Ghost surrogates: each step sees the attackers with every residual "
-                     "shortcut scaled by a random factor in [1 - e, 1 + e] (0: the attackers "
-                     "as they are).")
 
 
 @dataclasses.dataclass(frozen=True)
-class ColourAttackSettings:
-    """What color_filter's and color_grade's settings share, beside their tuned defaults:
-    the attackers, the look, the NIMA term, the working size, the seed, and the checks
-    (then `config()`, each method's, validates the rest)."""
+class ColourProtectionSettings:
+    """What the colour protections add to their attack's settings (a mixin before the
+    attack's Config): the attackers, the NIMA model, the working size, and an appeal
+    weight of 1 (it counts only with --nima)."""
 
     attacker: str = setting(models.TRAINED_ATTACKERS, ATTACKER_HELP)
-    look: Literal["natural", "vivid", "warm"] = setting("natural", LOOK_HELP)
     nima: str | None = setting(None, NIMA_HELP)
-    appeal_weight: float = setting(1.0, APPEAL_WEIGHT_HELP)
+    appeal_weight: float = setting(1.0, color_filter.APPEAL_WEIGHT_HELP)
     working_size: int = setting(0, WORKING_SIZE_HELP)
-    seed: int = 0
 
     def __post_init__(self):
-        attacker_lib.split_attacker_spec(self.attacker)
-        if self.working_size < 0:
-            raise ValueError(f"working_size must be >= 0, got {self.working_size}")
+        super().__post_init__()  # the attack's Config: its own checks
+        check_attacker_and_working_size(self)
         if self.nima is not None and not os.path.exists(self.nima):
             raise ValueError(f"nima: no such SavedModel folder or .keras file {self.nima!r}")
-        self.config()
 
     def config(self):
-        raise NotImplementedError
+        """The attack's Config (the first dataclass base after this mixin)."""
+        config_class = next(base for base in type(self).__mro__[1:]
+                            if dataclasses.is_dataclass(base)
+                            and base is not ColourProtectionSettings)
+        return config_of(config_class, self,
+                         appeal_weight=self.appeal_weight if self.nima else 0.0)
 
 
 @dataclasses.dataclass(frozen=True)
-class ColorFilterSettings(ColourAttackSettings):
-    pieces: int = setting(_DEFAULTS.pieces, "Pieces of each channel's tone curve "
-                                            "(color_filter).")
-    steps: int = setting(_DEFAULTS.steps, STEPS_HELP)
-    learning_rate: float = setting(_DEFAULTS.learning_rate, LEARNING_RATE_HELP)
-    look_weight: float = setting(_DEFAULTS.look_weight, LOOK_WEIGHT_HELP)
-    look_distance: Literal["curve", "photo"] = setting(
-        _DEFAULTS.look_distance, "Where --look_weight's distance is measured: between the "
-                                 "curves over all 256 levels, or on the photo's pixels "
-                                 "(color_filter).")
-    max_change: float = setting(_DEFAULTS.max_change, "Most an 8-bit value may move from the "
-                                                      "look's curve, 0-255 scale (0: no bound; "
-                                                      "color_filter).")
-    objective: Literal["ce", "top5", "top5_set"] = setting(_DEFAULTS.objective, OBJECTIVE_HELP)
-    confidence: float = setting(_DEFAULTS.confidence, CONFIDENCE_HELP)
-    ensemble_loss: Literal["sum", "softmin"] = setting(_DEFAULTS.ensemble_loss,
-                                                       ENSEMBLE_LOSS_HELP)
-    eot_samples: int = setting(_DEFAULTS.eot_samples, EOT_HELP)
-    plain_view: bool = setting(_DEFAULTS.plain_view, PLAIN_VIEW_HELP)
-    diversity: float = setting(_DEFAULTS.diversity, DIVERSITY_HELP)
-    skip_erosion: float = setting(_DEFAULTS.skip_erosion, SKIP_EROSION_HELP)
-
-    def config(self) -> color_filter.ColorFilterConfig:
-        return color_filter.ColorFilterConfig(
-            pieces=self.pieces, steps=self.steps, learning_rate=self.learning_rate,
-            look=self.look, look_weight=self.look_weight, look_distance=self.look_distance,
-            max_change=self.max_change,
-            objective=self.objective,
-            confidence=self.confidence, ensemble_loss=self.ensemble_loss,
-            appeal_weight=self.appeal_weight if self.nima else 0.0,
-            eot_samples=self.eot_samples, plain_view=self.plain_view,
-            diversity=self.diversity, skip_erosion=self.skip_erosion, seed=self.seed)
+class ColorFilterSettings(ColourProtectionSettings, color_filter.ColorFilterConfig):
+    """`color_filter.ColorFilterConfig` (every setting of the attack, written there) and
+    `ColourProtectionSettings`."""
 
 
 def load_appeal(path: str, build: Callable | None = None) -> color_filter.AppealFn:
@@ -153,7 +110,7 @@ def curve_record(theta: np.ndarray, look: str) -> dict:
 LOOK_WORKING_SIZE = 128
 
 
-def colour_working_size(settings: ColourAttackSettings) -> int:
+def colour_working_size(settings: ColourProtectionSettings) -> int:
     """The shorter side of a colour attack's working copy: `working_size` if set, else
     `LOOK_WORKING_SIZE`, or NIMA's input size when a NIMA model is given."""
     from pp_tf.models import nima
@@ -163,7 +120,7 @@ def colour_working_size(settings: ColourAttackSettings) -> int:
     return nima.INPUT_SIZE if settings.nima else LOOK_WORKING_SIZE
 
 
-def build_colour_attack(settings: ColourAttackSettings, name: str, attack_class: Callable,
+def build_colour_attack(settings: ColourProtectionSettings, name: str, attack_class: Callable,
                         describe: Callable, render: Callable) -> Prepared:
     """The `build` of color_filter and color_grade: `attack_class(attackers, config,
     appeal)` on each photo's working copy returns parameters; `describe(parameters, look)`

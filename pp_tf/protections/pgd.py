@@ -10,77 +10,45 @@ within `xi` of the original at every pixel, at any resolution.
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
 
 import numpy as np
 import tensorflow as tf
 
 from pp_tf import attacker as attacker_lib
 from pp_tf import models
-from pp_tf.attacks import pgd
+from pp_tf.attacks import fooling, pgd
 from pp_tf.protections.base import (PhotoContext, Prepared, Protection, Servable, file_rng,
                                    register)
+from pp_tf.settings import config_of, setting
 
-_DEFAULTS = pgd.PGDConfig()
-
-
-def setting(default, help_text: str):
-    """A settings field with its `protect` flag help (shared by the per-photo attacks)."""
-    return dataclasses.field(default=default, metadata={"help": help_text})
-
-
-# Settings that pgd and color_filter share have one help text.
+# What the per-photo protections add to their attacks' settings, with one help text each.
 ATTACKER_HELP = "Attackers to fool (comma list of architectures, exports or .keras files)."
-STEPS_HELP = "Optimisation steps per photo (pgd, color_filter)."
-EOT_HELP = "Random rescale+crop+JPEG draws averaged per step (EOT; 0: off)."
-DIVERSITY_HELP = ("Probability of a random resize-and-pad of each attacker input per step "
-                  "(input diversity; 0: off).")
-OBJECTIVE_HELP = ("What the attack raises per attacker: ce (cross-entropy of its clean top-1, "
-                  "capped), top5 (that label's margin below the fifth other class), top5_set "
-                  "(cross-entropy of its clean top 5 together, capped).")
 WORKING_SIZE_HELP = ("Shorter side of the working copy a per-photo attack is optimised on (0: "
                      "pgd, the largest attacker view's resize size; color_filter and "
                      "color_grade, 128, or 224 with --nima).")
 
 
+def check_attacker_and_working_size(settings) -> None:
+    """Raises ValueError for an empty attacker entry or a negative working size."""
+    attacker_lib.split_attacker_spec(settings.attacker)
+    if settings.working_size < 0:
+        raise ValueError(f"working_size must be >= 0, got {settings.working_size}")
+
+
 @dataclasses.dataclass(frozen=True)
-class PGDSettings:
+class PGDSettings(pgd.PGDConfig):
+    """Every setting of the attack (`pgd.PGDConfig`: default and help written there), and
+    what the protection adds: the attackers and the working size."""
+
     attacker: str = setting(models.TRAINED_ATTACKERS, ATTACKER_HELP)
-    xi: float = setting(_DEFAULTS.xi, "L-inf budget on the 0-255 scale (noise, per-photo "
-                                      "attacks).")
-    steps: int = setting(_DEFAULTS.steps, STEPS_HELP)
-    step_size: float = setting(0.0, "PGD step on the 0-255 scale (0: 2 * xi / steps).")
-    momentum: float = setting(_DEFAULTS.momentum, "MI-FGSM momentum of the PGD step (0: plain "
-                                                  "PGD).")
-    eot_samples: int = setting(_DEFAULTS.eot_samples, EOT_HELP)
-    diversity: float = setting(_DEFAULTS.diversity, DIVERSITY_HELP)
-    random_start: bool = setting(_DEFAULTS.random_start, "Start PGD at a uniform random point "
-                                                         "of the xi-ball (else at the photo).")
-    delta_scale: float = setting(_DEFAULTS.delta_scale, "Size of the PGD perturbation relative "
-                                                        "to the working photo (bilinear up).")
-    step_norm: Literal["sign", "rms"] = setting(
-        _DEFAULTS.step_norm, "PGD step: sign (every pixel moves by the step) or rms (pixels "
-                             "move with their gradient; less change at the same xi).")
-    objective: Literal["ce", "top5", "top5_set"] = setting(_DEFAULTS.objective, OBJECTIVE_HELP)
-    mask_floor: float = setting(_DEFAULTS.mask_floor, "Texture masking: the share of xi the "
-                                "smoothest areas may use (1: xi everywhere; the budget "
-                                "rises with local detail).")
     working_size: int = setting(0, WORKING_SIZE_HELP)
-    seed: int = 0
 
     def __post_init__(self):
-        attacker_lib.split_attacker_spec(self.attacker)  # raises on an empty entry
-        if self.step_size < 0 or self.working_size < 0:
-            raise ValueError(f"step_size and working_size must be >= 0: {self}")
-        self.config()  # validates the rest
+        super().__post_init__()
+        check_attacker_and_working_size(self)
 
     def config(self) -> pgd.PGDConfig:
-        return pgd.PGDConfig(xi=self.xi, steps=self.steps, step_size=self.step_size or None,
-                             momentum=self.momentum, eot_samples=self.eot_samples,
-                             diversity=self.diversity, random_start=self.random_start,
-                             delta_scale=self.delta_scale, step_norm=self.step_norm,
-                             objective=self.objective, mask_floor=self.mask_floor,
-                             seed=self.seed)
+        return config_of(pgd.PGDConfig, self)
 
 
 def photo_seed(seed: int, name: str) -> np.ndarray:
@@ -107,7 +75,7 @@ def attack_working_photo(attack, attackers, photo: np.ndarray, working_side: int
     """
     work = pgd.working_photo(photo, working_side)
     views = tuple(attacker.view(photo[None]) for attacker in attackers)
-    labels = pgd.view_labels(attackers, views, pgd.labels_per_photo(attack.config.objective))
+    labels = fooling.view_labels(attackers, views, fooling.labels_per_photo(attack.config.objective))
     extra = {"views": views} if full_views else {}
     result = attack(work, labels, photo_seed(seed, name), **extra)
     record = {"working_shape": [int(n) for n in work.shape[1:3]],
@@ -145,10 +113,10 @@ def serving(settings: PGDSettings) -> Servable:
     attack = pgd.PGD(attackers, settings.config())
     size = pgd.working_size(attackers, settings.working_size)
     seed = tf.constant(photo_seed(settings.seed, SERVED_NAME), tf.int32)
-    top = pgd.labels_per_photo(attack.config.objective)
+    top = fooling.labels_per_photo(attack.config.objective)
 
     def protect_photo(photo):
-        labels = pgd.clean_labels(attackers, tf.cast(photo[None], tf.float32), top)
+        labels = fooling.clean_labels(attackers, tf.cast(photo[None], tf.float32), top)
         delta = attack.run(pgd.working_photo(photo, size), labels, seed)
         return pgd.add_delta(photo, delta, settings.xi)
 
