@@ -17,6 +17,7 @@ processed in strips so that a 50-megapixel photo needs no full-size float copy.
 
 from __future__ import annotations
 
+import typing
 from typing import Literal
 
 import numpy as np
@@ -25,7 +26,7 @@ import tensorflow as tf
 from pp_tf.models import preprocessing
 
 Placement = Literal["crop", "tile"]
-PLACEMENTS = ("crop", "tile")
+PLACEMENTS = typing.get_args(Placement)
 _STRIP_ROWS = 512
 
 

@@ -16,7 +16,6 @@ invocation's settings against the checkpoint's:
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -34,16 +33,6 @@ class SettingsChangedError(ValueError):
 
 def version() -> str:
     return pp_tf.__version__
-
-
-def field_default(cls, name: str):
-    """The default of field `name` of dataclass `cls` (a flag's default: written once)."""
-    for field in dataclasses.fields(cls):
-        if field.name == name:
-            if field.default is dataclasses.MISSING:
-                raise ValueError(f"{cls.__name__}.{name} has no default")
-            return field.default
-    raise ValueError(f"{cls.__name__} has no field {name}")
 
 
 def normalise(settings: dict) -> dict:

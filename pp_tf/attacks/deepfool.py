@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 LogitsFn = Callable[[tf.Tensor], tf.Tensor]  # pixels [b, h, w, 3] -> logits [b, classes]
+Norm = Literal["inf", "2"]
 
 
 def inlined(logits_fn: LogitsFn) -> LogitsFn:
@@ -54,7 +55,7 @@ class DeepFool:
         bounds: the pixel range the adversarial images are clipped to.
     """
 
-    norm: Literal["2", "inf"]
+    norm: Norm
 
     def __init__(self, *, candidates: int = 10, overshoot: float = 0.02, max_iter: int = 50,
                  bounds: tuple[float, float] = (0.0, 255.0)):
@@ -185,7 +186,7 @@ class LinfDeepFool(DeepFool):
         return scale[:, None, None, None] * tf.sign(gradient)
 
 
-def deepfool(norm: Literal["2", "inf"], **kwargs) -> DeepFool:
+def deepfool(norm: Norm, **kwargs) -> DeepFool:
     """`L2DeepFool` or `LinfDeepFool` with the given keyword arguments."""
     attacks = {"2": L2DeepFool, "inf": LinfDeepFool}
     if norm not in attacks:

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import typing
 from typing import Callable, Literal
 
 import numpy as np
@@ -46,44 +47,49 @@ import tensorflow as tf
 
 from pp_tf.attacks import deepfool as deepfool_lib
 from pp_tf.attacks import transforms
-from pp_tf.attacks.deepfool import LogitsFn
+from pp_tf.attacks.deepfool import LogitsFn, Norm
+from pp_tf.settings import setting
+
+Mode = Literal["deepfool", "sgd"]
 
 
 @dataclasses.dataclass(frozen=True)
 class UAPConfig:
     """Settings of a UAP run; saved beside every perturbation."""
 
-    xi: float = 10.0  # on the 0-255 scale
-    norm: Literal["inf", "2"] = "inf"
-    mode: Literal["deepfool", "sgd"] = "sgd"
-    delta: float = 0.2
-    max_passes: int = 10
-    batch_size: int = 32
-    eot: bool = False
-    seed: int = 0
-    # deepfool mode
-    candidates: int = 10
-    overshoot: float = 0.02
-    deepfool_max_iter: int = 10
+    xi: float = setting(10.0, "Norm bound on the 0-255 scale.")
+    norm: Norm = setting("inf", "Norm of the bound.")
+    mode: Mode = setting("sgd", "deepfool: Moosavi-Dezfooli et al. 2017; sgd: Shafahi et al. "
+                                "2020.")
+    delta: float = setting(0.2, "Stop at a training fooling rate of 1 - delta.")
+    max_passes: int = setting(10, "Passes over the training images at most.")
+    batch_size: int = setting(32, "Images per step.")
+    eot: bool = setting(False, "Optimise through random rescale, crop and JPEG (sgd).")
+    seed: int = setting(0, "Seed of the shuffling and of the EOT draws.")
+    candidates: int = setting(10, "deepfool: classes DeepFool considers per step.")
+    overshoot: float = setting(0.02, "deepfool: DeepFool's overshoot.")
+    deepfool_max_iter: int = setting(10, "deepfool: DeepFool iterations per image.")
     # sgd mode: sign steps (L-inf) or normalised steps (L2) of step_fraction * xi,
     # decaying linearly to a tenth over the run; the loss is min(CE, loss_clip).
-    step_fraction: float = 0.1
-    loss_clip: float = 9.0
-    # sgd mode: at least this many steps (passes are added for small data), and no
-    # stop at 1 - delta before them.
+    step_fraction: float = setting(0.1, "sgd: the first step, times xi (decays linearly to a "
+                                        "tenth over the run).")
+    loss_clip: float = setting(9.0, "sgd: the cap of the cross-entropy.")
     # 240, not 80 or 160: fewer steps missed the 75% held-out target (BUILD_NOTES,
     # "Rejected experiments" and "UAPs from a small folder and the shipped UAPs").
-    min_steps: int = 240
+    min_steps: int = setting(240, "sgd: at least this many steps (passes are added for "
+                                  "small data), and no stop at 1 - delta before them.")
     # sgd mode: each step, every image (before v is added) becomes a random crop of
     # augment_scale[0]..1 of its side, resized back and mirrored with probability 1/2;
     # its label is then the model's clean top-1 of that crop. 0 turns it off.
-    augment_scale: float = 0.6
+    augment_scale: float = setting(0.6, "sgd: every step, each image is a fresh random crop "
+                                        "of this to 1 of its side (mirrored half the time); "
+                                        "0: off.")
 
     def __post_init__(self):
-        if self.norm not in ("inf", "2"):
-            raise ValueError(f"norm must be 'inf' or '2', got {self.norm!r}")
-        if self.mode not in ("deepfool", "sgd"):
-            raise ValueError(f"mode must be 'deepfool' or 'sgd', got {self.mode!r}")
+        if self.norm not in typing.get_args(Norm):
+            raise ValueError(f"norm must be one of {typing.get_args(Norm)}, got {self.norm!r}")
+        if self.mode not in typing.get_args(Mode):
+            raise ValueError(f"mode must be one of {typing.get_args(Mode)}, got {self.mode!r}")
         if self.eot and self.mode != "sgd":
             raise ValueError("eot needs mode='sgd': DeepFool's minimal step is not defined "
                              "under random transformations")

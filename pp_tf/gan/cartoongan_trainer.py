@@ -25,13 +25,16 @@ import tensorflow as tf
 from pp_tf.gan import edges, losses, schedules, vgg19
 from pp_tf.gan.precision import policy_scope, scale_loss, to_float32
 from pp_tf.models.cartoongan import CartoonGANDiscriminator, CartoonGANGenerator
+from pp_tf.settings import setting
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CartoonGANSettings(schedules.AdamSettings):
-    init_steps: int = 2_000
-    content_weight: float = 10.0
-    vgg19_weights: str | None = None
+    init_steps: int = setting(2_000, "CartoonGAN initialization-phase steps.")
+    content_weight: float = setting(10.0, "CartoonGAN content-loss weight.")
+    vgg19_weights: str | None = setting(
+        None, "CartoonGAN: vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 (default: the "
+              "Keras cache); 'random' = random weights, for tests only.")
 
 
 def add_edge_smoothed(photo: tf.Tensor, cartoon: tf.Tensor):

@@ -3,54 +3,64 @@
 The trainers' settings (`CycleGANSettings`, `CartoonGANSettings`, both extending
 `schedules.AdamSettings`) and `DataConfig` / `RunConfig` here are the only place
 a default is written; `TrainConfig` nests them, and `pp_tf.scripts.train_gan`
-takes its flags' defaults from their fields (`run_settings.field_default`). Every field's name is
-its flag's name, so a checkpoint's settings read as flags (`settings_record`).
+makes its flags from their fields (`pp_tf.scripts.cli.define_flags`: default and help as
+written here). Every field's name is its flag's name, so a checkpoint's settings read as
+flags (`settings_record`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import typing
 from typing import Literal
 
 from pp_tf.gan.cartoongan_trainer import CartoonGANSettings
 from pp_tf.gan.cyclegan_trainer import CycleGANSettings
+from pp_tf.settings import setting
 
 SETTINGS = {"cyclegan": CycleGANSettings, "cartoongan": CartoonGANSettings}
 MODELS = tuple(SETTINGS)
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+Precision = Literal["float32", "mixed_float16", "mixed_bfloat16"]
+PRECISIONS = typing.get_args(Precision)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DataConfig:
     """The two image domains: folders (`domain_a`, `domain_b`) or a prepared TFDS dataset."""
 
-    domain_a: str | None = None
-    domain_b: str | None = None
-    tfds: str | None = None
-    tfds_split_a: str = "trainA"
-    tfds_split_b: str = "trainB"
-    tfds_data_dir: str | None = None
-    shuffle_buffer: int = 256
-    image_size: int = 256
+    domain_a: str | None = setting(None, "Folder of domain A images (CartoonGAN: photos).")
+    domain_b: str | None = setting(None, "Folder of domain B images (CartoonGAN: cartoons).")
+    tfds: str | None = setting(None, "Prepared TFDS dataset, e.g. cycle_gan/ukiyoe2photo.")
+    tfds_split_a: str = setting("trainA", "TFDS split of domain A.")
+    tfds_split_b: str = setting("trainB", "TFDS split of domain B.")
+    tfds_data_dir: str | None = setting(None, "TFDS data_dir.")
+    shuffle_buffer: int = setting(256, "Shuffle buffer of TFDS images.")
+    image_size: int = setting(256, "Training crop size (divisible by 4).")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class RunConfig:
     """Length, batch, seed, outputs and checkpoints of a run."""
 
-    output_dir: str
-    logdir: str | None = None
-    steps: int = 200_000
-    batch_size: int = 1  # global
-    seed: int = 0
-    deterministic: bool = False
-    resume: bool = False
-    allow_changed: tuple[str, ...] = ()
-    checkpoint_every: int = 1_000
-    max_checkpoints: int = 3
-    summary_every: int = 100
-    # Keras dtype policy the networks are built under (`pp_tf.gan.precision`); changes results.
-    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
+    output_dir: str = setting(dataclasses.MISSING, "Checkpoints, train_gan.json and the final "
+                                                   "*.weights.h5.")
+    logdir: str | None = setting(None, "TensorBoard folder (scalars and images).")
+    steps: int = setting(200_000, "Training steps in all.")
+    batch_size: int = setting(1, "Global batch size (all replicas together).")
+    seed: int = setting(0, "Seed of the data order, augmentation, pools and init.")
+    deterministic: bool = setting(False, "tf.config.experimental.enable_op_determinism().")
+    resume: bool = setting(False, "Continue from the newest valid checkpoint, with the same "
+                                  "settings.")
+    allow_changed: tuple[str, ...] = setting((), "With --resume: settings allowed to differ "
+                                                 "from the checkpoint's (recorded).")
+    checkpoint_every: int = setting(1_000, "Steps between checkpoints.")
+    max_checkpoints: int = setting(3, "Checkpoints kept (at least 2).")
+    summary_every: int = setting(100, "Steps between TensorBoard summaries.")
+    # The Keras dtype policy the networks are built under (`pp_tf.gan.precision`).
+    precision: Precision = setting(
+        "float32", "Keras dtype policy of the networks: float32, or mixed_float16 (with "
+                   "dynamic loss scaling) / mixed_bfloat16; losses, pools and saved weights "
+                   "stay float32.")
 
 
 # Settings that cannot change what a run computes: they may differ on --resume.

@@ -19,19 +19,20 @@ from pp_tf.gan import losses, schedules
 from pp_tf.gan.precision import policy_scope, scale_loss, to_float32
 from pp_tf.gan.image_pool import ImagePool
 from pp_tf.models.cyclegan import NLayerDiscriminator, ResnetGenerator
+from pp_tf.settings import setting
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CycleGANSettings(schedules.AdamSettings):
     """The networks and losses (the image size and seed are the run's, `pp_tf.gan.config`)."""
 
-    n_blocks: int = 9
-    ngf: int = 64
-    ndf: int = 64
-    n_layers: int = 3
-    pool_size: int = 50
-    cycle_weight: float = 10.0
-    identity_weight: float = 0.5
+    n_blocks: int = setting(9, "CycleGAN generator residual blocks.")
+    ngf: int = setting(64, "CycleGAN generator base filters.")
+    ndf: int = setting(64, "CycleGAN discriminator base filters.")
+    n_layers: int = setting(3, "CycleGAN discriminator layers.")
+    pool_size: int = setting(50, "CycleGAN image pool size per discriminator.")
+    cycle_weight: float = setting(10.0, "CycleGAN cycle-loss weight (lambda).")
+    identity_weight: float = setting(0.5, "CycleGAN identity weight, times lambda.")
 
 
 class CycleGANTrainer:

@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from pp_tf.gan import precision as precision_lib
+from pp_tf.settings import setting
 
 
 @keras.saving.register_keras_serializable(package="pp_tf")
@@ -39,10 +40,10 @@ class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
 class AdamSettings:
     """The optimizer settings both trainers share (their settings extend these)."""
 
-    lr: float = 2e-4
-    beta1: float = 0.5
-    constant_steps: int = 100_000
-    decay_steps: int = 100_000
+    lr: float = setting(2e-4, "Adam learning rate.")
+    beta1: float = setting(0.5, "Adam beta1.")
+    constant_steps: int = setting(100_000, "Steps at the initial rate.")
+    decay_steps: int = setting(100_000, "Steps of linear decay to 0 after those.")
 
 
 def adam(settings: AdamSettings, name: str, precision: str = "float32"

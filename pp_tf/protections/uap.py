@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Literal
 
 import numpy as np
 
@@ -25,7 +24,7 @@ class UAPSettings:
     perturbation: str | None = dataclasses.field(
         default=None, metadata={"help": "UAP .npy from train_uap (its .json beside it names "
                                         "the attacker and view)."})
-    placement: Literal["tile", "crop"] = dataclasses.field(
+    placement: perturbation_lib.Placement = dataclasses.field(
         default="tile", metadata={"help": "UAP over the whole photo (tile) or only the "
                                           "attacker's crop (crop)."})
     strength: float = dataclasses.field(

@@ -17,7 +17,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+import types
+import typing
 
 from absl import app, flags
 from absl.flags import _helpers
@@ -73,6 +76,61 @@ def deprecated_alias(old: str, new: str) -> None:
 def deprecated(old: str, replacement: str) -> None:
     """Marks the defined flag `--old` as deprecated: using it warns, naming `replacement`."""
     _DEPRECATED[old] = replacement
+
+
+def define_flags(*classes, exclude=()) -> dict:
+    """One flag per field of the dataclasses `classes`, from the field alone: its name, its
+    default, the help its `pp_tf.settings.setting` wrote, and its kind from its type (bool,
+    int, float, str, a Literal: an enum, a tuple of str: a list; `| None` allowed). A name
+    in several classes is one flag, whose defaults must agree. Returns {name: FlagHolder}."""
+    holders, defaults = {}, {}
+    for cls in classes:
+        hints = typing.get_type_hints(cls)
+        for field in dataclasses.fields(cls):
+            if field.name in exclude:
+                continue
+            default = None if field.default is dataclasses.MISSING else field.default
+            if field.name in holders:
+                if defaults[field.name] != default:
+                    raise ValueError(f"--{field.name}: defaults {defaults[field.name]!r} and "
+                                     f"{default!r} differ between the classes")
+                continue
+            help_text = field.metadata.get("help")
+            if not help_text:
+                raise ValueError(f"{cls.__name__}.{field.name} has no help (write it with "
+                                 "pp_tf.settings.setting)")
+            holders[field.name] = _define(field.name, hints[field.name], default, help_text)
+            defaults[field.name] = default
+    return holders
+
+
+def _define(name: str, annotation, default, help_text: str):
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        (annotation,) = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return flags.DEFINE_enum(name, default, [str(v) for v in typing.get_args(annotation)],
+                                 help_text)
+    if origin is tuple:
+        return flags.DEFINE_list(name, list(default or ()), help_text)
+    define = {bool: flags.DEFINE_boolean, int: flags.DEFINE_integer, float: flags.DEFINE_float,
+              str: flags.DEFINE_string}[annotation]
+    return define(name, default, help_text)
+
+
+def values_of(cls, holders: dict, **overrides):
+    """An instance of dataclass `cls` whose every field is the flag of the same name."""
+    values = {field.name: holders[field.name].value for field in dataclasses.fields(cls)
+              if field.name in holders}
+    values = {name: tuple(value) if isinstance(value, list) else value
+              for name, value in values.items()}  # a list flag fills a tuple field
+    return cls(**{**values, **overrides})
+
+
+def fail(error, status: int = EXIT_FAILED) -> typing.NoReturn:
+    """Ends the script: `error: <what went wrong>` on stderr (no traceback), exit `status`."""
+    print(f"error: {error}", file=sys.stderr)
+    sys.exit(status)
 
 
 def usage_error(message: str) -> app.UsageError:

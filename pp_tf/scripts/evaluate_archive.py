@@ -30,8 +30,7 @@ def main(argv):
     try:
         summary = evaluate.run(config, beam_options.beam_args(argv[1:]))
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(cli.EXIT_USAGE)
+        cli.fail(error, cli.EXIT_USAGE)
     failed = summary.pop("failed")
     for failure in failed:
         print(f"error: {failure['file']}: {failure['reason']}", file=sys.stderr)

@@ -7,11 +7,10 @@ places365_resnet50:resnet50_places365.pth.tar,nima_mobilenet:weights_mobilenet_a
 cartoongan:Hayao_net_G_float.pth,protect_uap
 """
 
-import sys
 
 from absl import flags
 
-from pp_tf import bundled, models, weights
+from pp_tf import bundled, models, protections, weights
 from pp_tf.quality import gate
 from pp_tf.scripts import cli
 from pp_tf.serving import export_models, servable_methods
@@ -24,7 +23,8 @@ cli.deprecated_alias("base_dir", "output_dir")
 _VERSION = flags.DEFINE_integer("version", 1, "Version folder to write.")
 _PERTURBATION = flags.DEFINE_string("perturbation", bundled.shipped_perturbation(),
                                      "UAP .npy of protect_uap (default: the shipped one).")
-_PLACEMENT = flags.DEFINE_enum("placement", "tile", ["tile", "crop"], "UAP placement.")
+_PLACEMENT = cli.define_flags(protections.get("uap").settings,
+                              exclude=("perturbation", "strength"))["placement"]
 _MIN_QUALITY = flags.DEFINE_float("min_quality", gate.DEFAULT,
                                   "Quality gate of the protect_* models: the colour-undone "
                                   "SSIMULACRA2 every output must reach (0: off), as protect's.")
@@ -40,8 +40,7 @@ def main(argv):
     except (FileExistsError, ValueError) as error:  # an existing version, an unknown model
         raise cli.usage_error(str(error)) from None
     except weights.WeightsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(cli.EXIT_FAILED)
+        cli.fail(error)
     print(f"exported {', '.join(names)} (version {_VERSION.value}) to {_OUTPUT.value}")
 
 

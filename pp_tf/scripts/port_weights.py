@@ -6,7 +6,6 @@ r"""Ports a public weight file to a serving SavedModel.
   python -m pp_tf.scripts.port_weights --arch=places365_resnet50 --download --sha256=HASH ...
 """
 
-import sys
 
 from absl import flags
 
@@ -41,8 +40,7 @@ def main(argv):
                                       trust_on_first_use=_TOFU.value)
         path = port_to_saved_model(_ARCH.value, source, _OUTPUT_DIR.value)
     except weights.WeightsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(cli.EXIT_FAILED)
+        cli.fail(error)
     print(f"wrote {path}")
 
 

@@ -58,8 +58,7 @@ def main(argv):
     try:
         log = protect_folder(_INPUT.value, _OUTPUT.value, config, show_progress=_PROGRESS.value)
     except image_io.ImageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(cli.EXIT_USAGE)
+        cli.fail(error, cli.EXIT_USAGE)
     print(f"wrote {len(log.written)} photos to {_OUTPUT.value}; {len(log.errors)} errors")
     sys.exit(log.exit_status)
 

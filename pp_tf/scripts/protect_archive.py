@@ -34,8 +34,7 @@ def main(argv):
     try:
         done = protect.run(config, beam_options.beam_args(argv[1:]))
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(cli.EXIT_USAGE)
+        cli.fail(error, cli.EXIT_USAGE)
     for failure in done["failed"]:
         print(f"error: {failure['file']}: {failure['reason']}", file=sys.stderr)
     print(f"{done['written']} written, {done['kept']} kept, {len(done['failed'])} failed "

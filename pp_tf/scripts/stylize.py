@@ -11,7 +11,6 @@ on; the exit status is 1 if any photo failed.
 """
 
 import dataclasses
-import sys
 
 from absl import flags
 
@@ -54,14 +53,12 @@ def main(argv):
         image_io.check_output_dir([_INPUT_DIR.value], _OUTPUT_DIR.value)
         image_io.list_images(_INPUT_DIR.value)
     except image_io.ImageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return cli.EXIT_USAGE
+        cli.fail(error, cli.EXIT_USAGE)
     try:
         generate = load_generator(_GENERATOR.value, _WEIGHTS.value, precision=_PRECISION.value,
                                   convolutions=_CONVOLUTIONS.value)
     except (ValueError, weights.WeightsError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return cli.EXIT_USAGE
+        cli.fail(error, cli.EXIT_USAGE)
     log = stylize_folder(generate, _INPUT_DIR.value, _OUTPUT_DIR.value, config,
                          overwrite=_OVERWRITE.value, progress=_PROGRESS.value)
     print(f"wrote {len(log.written)} photos to {_OUTPUT_DIR.value}; {len(log.errors)} failed")

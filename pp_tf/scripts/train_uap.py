@@ -23,15 +23,12 @@ crops (--augment_scale=0.6 to 1 of each image's side, mirrored half the time).
 """
 
 import os
-import sys
 
 from absl import flags
 
 from pp_tf import run_settings
 from pp_tf.attacks.uap import UAPConfig
 from pp_tf.scripts import cli
-
-default = run_settings.field_default  # every UAP default is UAPConfig's
 
 _ATTACKER = cli.attacker("trains", "More than one: an ensemble (--mode=sgd).")
 _INPUT = cli.input_dir("Folder of training photos, or a .txt list of them.")
@@ -43,24 +40,8 @@ _HOLDOUT = flags.DEFINE_float("holdout_fraction", 0.2,
                               "fooling rate picks the saved pass and decides the stop.")
 _TFDS = flags.DEFINE_string("tfds", None, "Prepared TFDS data as dataset:split.")
 _TFDS_DIR = flags.DEFINE_string("tfds_data_dir", None, "TFDS data_dir.")
-_XI = flags.DEFINE_float("xi", default(UAPConfig, "xi"), "Norm bound on the 0-255 scale.")
-_NORM = flags.DEFINE_enum("norm", default(UAPConfig, "norm"), ["inf", "2"], "Norm of the bound.")
-_MODE = flags.DEFINE_enum("mode", default(UAPConfig, "mode"), ["deepfool", "sgd"],
-                          "deepfool: Moosavi-Dezfooli et al. 2017; sgd: Shafahi et al. 2020.")
-_EOT = flags.DEFINE_boolean("eot", default(UAPConfig, "eot"),
-                            "Optimise through random rescale, crop and JPEG (sgd).")
-_DELTA = flags.DEFINE_float("delta", default(UAPConfig, "delta"),
-                            "Stop at a training fooling rate of 1 - delta.")
-_MAX_PASSES = flags.DEFINE_integer("max_passes", default(UAPConfig, "max_passes"),
-                                   "Passes over the training images at most.")
-_MIN_STEPS = flags.DEFINE_integer("min_steps", default(UAPConfig, "min_steps"),
-                                  "sgd: at least this many steps (passes added for small data).")
-_AUGMENT = flags.DEFINE_float("augment_scale", default(UAPConfig, "augment_scale"),
-                              "sgd: every step, each image is a fresh random crop of this to 1 "
-                              "of its side (mirrored half the time); 0: off.")
-_BATCH = flags.DEFINE_integer("batch_size", default(UAPConfig, "batch_size"), "Images per step.")
-_SEED = flags.DEFINE_integer("seed", default(UAPConfig, "seed"),
-                             "Seed of the shuffling and of the EOT draws.")
+# Every UAP setting, its default and its help are UAPConfig's.
+UAP_SETTINGS = cli.define_flags(UAPConfig)
 _OUTPUT = cli.output_dir("Where NAME.npy, .png and .json go.")
 _NAME = flags.DEFINE_string("name", "uap", "File stem of the outputs.")
 _OUTPUT_FILE = flags.DEFINE_string(
@@ -82,6 +63,10 @@ def main(argv):
     if bool(_OUTPUT.value) == bool(_OUTPUT_FILE.value):
         raise cli.usage_error("give --output_dir (and --name)")
     output = _OUTPUT_FILE.value or os.path.join(_OUTPUT.value, _NAME.value + ".npy")
+    try:
+        config = cli.values_of(UAPConfig, UAP_SETTINGS)
+    except ValueError as error:
+        raise cli.usage_error(str(error)) from None
     from pp_tf import uap_run
     from pp_tf.attacker import load_attackers
     from pp_tf.datasets import views
@@ -90,16 +75,16 @@ def main(argv):
     from pp_tf.verified_checkpoints import CheckpointError, RunExistsError
 
     attackers = load_attackers(_ATTACKER.value)
-    if len(attackers) > 1 and _MODE.value != "sgd":
+    if len(attackers) > 1 and config.mode != "sgd":
         raise cli.usage_error("an ensemble --attacker needs --mode=sgd")
     attacker = attackers[0] if len(attackers) == 1 else attackers
     size = uap_run.training_size(attacker)
     holdout = None
     if _INPUT.value:
         images, paths = views.load_photo_views(_INPUT.value, *size, crops_per_photo=_CROPS.value,
-                                               seed=_SEED.value)
+                                               seed=config.seed)
         images, _, holdout, held_paths = views.split_holdout(images, paths, _HOLDOUT.value,
-                                                             _SEED.value)
+                                                             config.seed)
         source = {"images": _INPUT.value, "crops_per_photo": _CROPS.value,
                   "holdout_fraction": _HOLDOUT.value,
                   "holdout_photos": sorted(os.path.basename(p) for p in held_paths),
@@ -108,20 +93,14 @@ def main(argv):
         images, _ = views.load_tfds_views(_TFDS.value, *size, data_dir=_TFDS_DIR.value)
         name, _, split = _TFDS.value.partition(":")
         source = run_settings.tfds_identity(name, split, _TFDS_DIR.value)
-    config = UAPConfig(xi=_XI.value, norm=_NORM.value, mode=_MODE.value, delta=_DELTA.value,
-                       max_passes=_MAX_PASSES.value, batch_size=_BATCH.value, eot=_EOT.value,
-                       seed=_SEED.value, min_steps=_MIN_STEPS.value,
-                       augment_scale=_AUGMENT.value)
     try:
         report = train_uap(attacker, images, config, output, resume=_RESUME.value,
                            logdir=_LOGDIR.value, allow_changed=_ALLOW.value, data_source=source,
                            holdout=holdout)
     except (RunExistsError, ValueError) as error:  # a refused resume, a bad setting: usage
-        print(f"train_uap: {error}", file=sys.stderr)
-        sys.exit(cli.EXIT_USAGE)
+        cli.fail(error, cli.EXIT_USAGE)
     except (CheckpointError, ImageError) as error:
-        print(f"train_uap: {error}", file=sys.stderr)
-        sys.exit(cli.EXIT_FAILED)
+        cli.fail(error)
     where = (f"{report['heldout_images']} held-out photos" if report["heldout_images"]
              else f"{report['images']} training images")
     print(f"fooling rate on the {where}: {report['fooling_rate']:.3f} (pass "
