@@ -94,7 +94,7 @@ def thumbnail(photo: np.ndarray, size: int = results.THUMB) -> np.ndarray:
     return np.asarray(image)
 
 
-def centre_crop(photo: np.ndarray, size: int = results.CROP) -> np.ndarray:
+def center_crop(photo: np.ndarray, size: int = results.CROP) -> np.ndarray:
     """The centred `size` x `size` pixels (the whole side when smaller), unresampled."""
     height, width = photo.shape[:2]
     h, w = min(size, height), min(size, width)
@@ -174,7 +174,7 @@ def score_photo(run, name, path, photo, attackers, nima=None, after_upload=True,
                         for name, corner in corners.items()}
     return results.PhotoRecord(
         run=run, name=name, path=path, size=tuple(int(s) for s in photo.shape[:2]),
-        thumbnail=thumbnail(photo), crop=centre_crop(photo), probabilities=probabilities,
+        thumbnail=thumbnail(photo), crop=center_crop(photo), probabilities=probabilities,
         uploaded=uploaded, nima_mean=nima_mean, nima_std=nima_std, psnr=psnr, ssim=ssim,
         ciede2000=ciede, ssimulacra2=quality and quality.ssimulacra2,
         gmsd=quality and quality.gmsd, detail_crops=detail_crops)

@@ -127,19 +127,17 @@ class StylizerModule(tf.Module):
             logging.warning("%s: no run_stage function (%s)", model.name, error)
             self._stages = None
             return
-        table, branches = [], []
+        branches = []
         for index, stage in enumerate(self._stages):
             first, last = index == 0, index == len(self._stages) - 1
-            table.append([len(branches), len(stage.norm_channels), stage.halo, stage.grid,
-                          stage.up, stage.down, round(stage.tile_scale * 1e6)])
             branches += [(first, last, prefix, True) for prefix in stage.prefixes]
             branches.append((first, last, stage.model, False))
         self._branches = branches
+        table, channels = seamless.stage_table(self._stages)
         self.stage_table = tf.Variable(table, trainable=False, name="stage_table",
                                        dtype=tf.int32)
-        self.norm_channels = tf.Variable(
-            [c for stage in self._stages for c in stage.norm_channels] or tf.zeros([0], tf.int32),
-            trainable=False, name="norm_channels", dtype=tf.int32)
+        self.norm_channels = tf.Variable(channels or tf.zeros([0], tf.int32),
+                                         trainable=False, name="norm_channels", dtype=tf.int32)
         self.run_stage = tf.function(
             self._run_stage,
             input_signature=[tf.TensorSpec([None, None, None, None], tf.float32, name="images"),

@@ -214,7 +214,9 @@ def as_saved(pixels: np.ndarray, fmt: str | None, jpeg_quality: int = 95) -> np.
     if out_format not in ("JPEG", "WEBP"):
         return pixels
     data = encode_image(pixels, out_format, jpeg_quality, optimize=False)
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
 
 
 def same_file(a, b) -> bool:

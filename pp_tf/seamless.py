@@ -56,6 +56,9 @@ class StageGeometry:
         tile_scale: a tile of `tile_size * tile_scale` input pixels holds
             activations no larger than a full-resolution 64-channel
             `tile_size` square.
+        first_branch: the index of the stage's first pass among the branches of
+            a stylizer export's `run_stage` (each stage: one branch per norm, then
+            the whole stage).
     """
 
     norm_channels: tuple[int, ...]
@@ -64,6 +67,27 @@ class StageGeometry:
     up: int
     down: int
     tile_scale: float
+    first_branch: int
+
+
+def stage_table(stages) -> tuple[list[list[int]], list[int]]:
+    """What a stylizer export stores of its stages (`pp_tf.export.StylizerModule`): one
+    integer row per stage, (first branch, norms, halo, grid, up, down, tile_scale * 1e6),
+    and every norm's channels in order. `stages_from_table` reads it back."""
+    rows = [[stage.first_branch, len(stage.norm_channels), stage.halo, stage.grid, stage.up,
+             stage.down, round(stage.tile_scale * 1e6)] for stage in stages]
+    return rows, [channels for stage in stages for channels in stage.norm_channels]
+
+
+def stages_from_table(rows, norm_channels) -> list[StageGeometry]:
+    """The stages an export's `stage_table` and `norm_channels` describe."""
+    channels, stages = [int(c) for c in norm_channels], []
+    for first, norms, halo, grid, up, down, tile_scale in rows:
+        stages.append(StageGeometry(norm_channels=tuple(channels[:norms]), halo=halo,
+                                    grid=grid, up=up, down=down, tile_scale=tile_scale / 1e6,
+                                    first_branch=first))
+        channels = channels[norms:]
+    return stages
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,7 +155,7 @@ def plan(model: keras.Model) -> list[Stage]:
         return _PROBE if isinstance(operation, keras.layers.InputLayer) else shapes[operation][1]
 
     cuts = [model.input] + _trunk(model) + [model.output]
-    stages = []
+    stages, branches = [], 0
     for start, end in zip(cuts, cuts[1:]):
         stage_model = keras.Model(start, end)
         inner = [layer for layer in stage_model.layers
@@ -153,6 +177,7 @@ def plan(model: keras.Model) -> list[Stage]:
             norm_channels=tuple(int(shapes[norm][3]) for norm in norms),
             halo=-(-(math.ceil(radius) + 1) // grid) * grid,
             grid=grid, up=up, down=down,
-            tile_scale=min(1.0, math.sqrt(64 / largest)),
+            tile_scale=min(1.0, math.sqrt(64 / largest)), first_branch=branches,
         ))
+        branches += len(norms) + 1
     return stages

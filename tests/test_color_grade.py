@@ -223,7 +223,7 @@ def test_the_colour_attacks_working_copy_is_small_unless_nima_needs_its_input_si
     from pp_tf.models import nima
     from pp_tf.protections import color_filter as colour_protection
 
-    size = colour_protection.colour_working_size
+    size = colour_protection.color_working_size
     assert size(SimpleNamespace(working_size=0, nima=None)) == 128
     assert size(SimpleNamespace(working_size=0, nima="nima.keras")) == nima.INPUT_SIZE == 224
     assert size(SimpleNamespace(working_size=300, nima="nima.keras")) == 300

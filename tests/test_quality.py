@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from conftest import EXAMPLES
@@ -229,3 +230,17 @@ def test_regions_find_the_flat_sky_and_the_busy_ground():
     # A photo smaller than the window: the whole photo, at the corner.
     assert regions.smooth_and_textured(photo[:40, :50], 64) == {"smooth": (0, 0),
                                                                  "textured": (0, 0)}
+
+
+@pytest.mark.parametrize("shape", [(3000, 4000), (5773, 8660), (300, 400), (200, 200),
+                                   (100, 5000), (20000, 300)])
+def test_scored_size_by_hand_and_in_a_graph(shape):
+    """Half size, at most 3 MP (a 12 MP photo's half size), the shorter side at least 256 px
+    and at most the photo's own; the graph's size, known only when it runs, is the same."""
+    expected = {(3000, 4000): (1500, 2000), (5773, 8660): (1414, 2121),
+                (300, 400): (256, 341), (200, 200): (200, 200), (100, 5000): (100, 5000),
+                (20000, 300): (17067, 256)}[shape]
+    assert measures.scored_size(shape) == expected
+    in_graph = tf.function(lambda photo: tf.shape(measures.at_scored_size(photo))[1:3],
+                           input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
+    assert tuple(in_graph(tf.zeros((*shape, 3), tf.uint8)).numpy()) == expected

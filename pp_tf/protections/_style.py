@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Literal
 
 from pp_tf import models, stylize
 from pp_tf.protections.base import Prepared, Protection, Servable, register
+from pp_tf.stylize import generators as stylize_generators
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,7 +23,7 @@ class StyleSettings(stylize.StylizeConfig):
     weights: str | None = dataclasses.field(
         default=None, metadata={"help": "Style methods: the published weight file, when "
                                         "--generator is an architecture name."})
-    precision: Literal["float32", "bfloat16"] = dataclasses.field(
+    precision: stylize_generators.Precision = dataclasses.field(
         default="float32", metadata={"help": "Style methods with --weights: compute in float32, "
                                              "or bfloat16 (faster on CPUs with AVX512-BF16; "
                                              "a few grey levels off)."})

@@ -8,8 +8,8 @@ The curve is applied to the full-resolution photo as an exact 256-entry lookup
 table per channel; its parameters go into the manifest (`protect.json`).
 
 What the colour protections add to their attacks' settings, and the `build` that
-`color_grade` shares with it, live here too (`ColourProtectionSettings`,
-`build_colour_attack`).
+`color_grade` shares with it, live here too (`ColorProtectionSettings`,
+`build_color_attack`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ NIMA_HELP = "NIMA SavedModel (port_weights) or .keras scorer: adds an appeal ter
 
 
 @dataclasses.dataclass(frozen=True)
-class ColourProtectionSettings:
+class ColorProtectionSettings:
     """What the colour protections add to their attack's settings (a mixin before the
     attack's Config): the attackers, the NIMA model, the working size, and an appeal
     weight of 1 (it counts only with --nima)."""
@@ -53,15 +53,15 @@ class ColourProtectionSettings:
         """The attack's Config (the first dataclass base after this mixin)."""
         config_class = next(base for base in type(self).__mro__[1:]
                             if dataclasses.is_dataclass(base)
-                            and base is not ColourProtectionSettings)
+                            and base is not ColorProtectionSettings)
         return config_of(config_class, self,
                          appeal_weight=self.appeal_weight if self.nima else 0.0)
 
 
 @dataclasses.dataclass(frozen=True)
-class ColorFilterSettings(ColourProtectionSettings, color_filter.ColorFilterConfig):
+class ColorFilterSettings(ColorProtectionSettings, color_filter.ColorFilterConfig):
     """`color_filter.ColorFilterConfig` (every setting of the attack, written there) and
-    `ColourProtectionSettings`."""
+    `ColorProtectionSettings`."""
 
 
 def load_appeal(path: str, build: Callable | None = None) -> color_filter.AppealFn:
@@ -110,7 +110,7 @@ def curve_record(theta: np.ndarray, look: str) -> dict:
 LOOK_WORKING_SIZE = 128
 
 
-def colour_working_size(settings: ColourProtectionSettings) -> int:
+def color_working_size(settings: ColorProtectionSettings) -> int:
     """The shorter side of a colour attack's working copy: `working_size` if set, else
     `LOOK_WORKING_SIZE`, or NIMA's input size when a NIMA model is given."""
     from pp_tf.models import nima
@@ -120,7 +120,7 @@ def colour_working_size(settings: ColourProtectionSettings) -> int:
     return nima.INPUT_SIZE if settings.nima else LOOK_WORKING_SIZE
 
 
-def build_colour_attack(settings: ColourProtectionSettings, name: str, attack_class: Callable,
+def build_color_attack(settings: ColorProtectionSettings, name: str, attack_class: Callable,
                         describe: Callable, render: Callable) -> Prepared:
     """The `build` of color_filter and color_grade: `attack_class(attackers, config,
     appeal)` on each photo's working copy returns parameters; `describe(parameters, look)`
@@ -128,7 +128,7 @@ def build_colour_attack(settings: ColourProtectionSettings, name: str, attack_cl
     attackers = attacker_lib.load_attackers(settings.attacker)
     appeal = load_appeal(settings.nima) if settings.nima else None
     attack = attack_class(attackers, settings.config(), appeal)
-    size = colour_working_size(settings)
+    size = color_working_size(settings)
 
     def apply(photo: np.ndarray, context: PhotoContext) -> np.ndarray:
         parameters, record = attack_working_photo(attack, attackers, photo, size,
@@ -143,7 +143,7 @@ def build_colour_attack(settings: ColourProtectionSettings, name: str, attack_cl
 
 
 def build(settings: ColorFilterSettings) -> Prepared:
-    return build_colour_attack(
+    return build_color_attack(
         settings, "color_filter", color_filter.ColorFilter, curve_record,
         lambda photo, theta: color_filter.apply_lookup_table(photo,
                                                              color_filter.lookup_table(theta)))

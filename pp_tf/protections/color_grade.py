@@ -15,12 +15,12 @@ import numpy as np
 
 from pp_tf.attacks import color_grade
 from pp_tf.protections.base import OUTSIDE_GATE, Prepared, Protection, register
-from pp_tf.protections.color_filter import ColourProtectionSettings, build_colour_attack
+from pp_tf.protections.color_filter import ColorProtectionSettings, build_color_attack
 
 @dataclasses.dataclass(frozen=True)
-class ColorGradeSettings(ColourProtectionSettings, color_grade.ColorGradeConfig):
+class ColorGradeSettings(ColorProtectionSettings, color_grade.ColorGradeConfig):
     """`color_grade.ColorGradeConfig` (every setting of the attack, written there) and
-    `color_filter.ColourProtectionSettings`."""
+    `color_filter.ColorProtectionSettings`."""
 
 
 def grade_record(table: np.ndarray, look: str) -> dict:
@@ -34,7 +34,7 @@ def grade_record(table: np.ndarray, look: str) -> dict:
 
 
 def build(settings: ColorGradeSettings) -> Prepared:
-    return build_colour_attack(settings, "color_grade", color_grade.ColorGrade, grade_record,
+    return build_color_attack(settings, "color_grade", color_grade.ColorGrade, grade_record,
                                color_grade.grade_photo)
 
 

@@ -59,10 +59,19 @@ class QualityGate:
         return self.min_quality > 0
 
 
+_BLEND_ROWS = 256  # rows blended at a time: float32 copies of a strip, not of the photo
+
+
 def blend(original: np.ndarray, result: np.ndarray, strength: float) -> np.ndarray:
-    """`original + strength * (result - original)`, rounded to uint8."""
-    mixed = original.astype(np.float32) + strength * (result.astype(np.float32) - original)
-    return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+    """`original + strength * (result - original)`, rounded to uint8 (strip by strip, so
+    that a 50 MP photo needs no float32 copy of itself)."""
+    out = np.empty(np.shape(original), np.uint8)
+    for top in range(0, len(out), _BLEND_ROWS):
+        rows = slice(top, top + _BLEND_ROWS)
+        below = original[rows].astype(np.float32)
+        mixed = below + np.float32(strength) * (result[rows].astype(np.float32) - below)
+        out[rows] = np.clip(np.rint(mixed), 0, 255)
+    return out
 
 
 def hold(original: np.ndarray, result: np.ndarray, gate: QualityGate,

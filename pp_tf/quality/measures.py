@@ -2,7 +2,9 @@
 report, `protect.json` and the quality gate use them.
 
 Both are scored at half size (antialiased bilinear; never below 256 px on the shorter side,
-so that SSIMULACRA2 has its six scales), where a person looks at a photo on a screen, after `color_undo` has taken away the best global colour map:
+so that SSIMULACRA2 has its six scales, nor above 3 MP, a 12 MP photo's half size), where a
+person looks at a photo on a screen, after `color_undo` has taken away the best global colour
+map:
 
 * `ssimulacra2`: colour-undone SSIMULACRA2 (90 visually lossless, 70 high quality, 50
   medium; the gate's measure);
@@ -25,29 +27,36 @@ from pp_tf.quality.ssimulacra2 import ssimulacra2
 
 SCALE = 0.5  # the size photos are scored at, relative to the original
 MIN_SIDE = 256  # SSIMULACRA2's six scales need a shorter side of 256 px
+# Larger photos are scored at this many pixels, as a screen shows them: the scoring's memory
+# (colour undo, SSIMULACRA2's maps) grows with them, 6.3 GiB for a 50 MP photo at half size.
+MAX_PIXELS = 3_000_000
 
 
 def scored_size(shape) -> tuple[int, int]:
-    """(h, w) a photo of `shape` is scored at: half size, but the shorter side no less than
-    `MIN_SIDE` (nor more than the photo's own), so every photo of 256 px or more gets all six
-    SSIMULACRA2 scales."""
+    """(h, w) a photo of `shape` is scored at: half size, at most `MAX_PIXELS`, but the
+    shorter side no less than `MIN_SIDE` (nor more than the photo's own), so every photo of
+    256 px or more gets all six SSIMULACRA2 scales."""
     height, width = shape[:2]
-    scale = min(1.0, max(SCALE, MIN_SIDE / min(height, width)))
+    scale = min(SCALE, (MAX_PIXELS / (height * width)) ** 0.5)
+    scale = min(1.0, max(scale, MIN_SIDE / min(height, width)))
     return max(1, int(round(height * scale))), max(1, int(round(width * scale)))
 
 
 def at_scored_size(photo) -> tf.Tensor:
     """uint8 or float `[h, w, 3]` -> float32 `[1, h', w', 3]` at `scored_size` (0-255); the
     size may be known only when it runs (a TF Serving graph)."""
-    image = tf.cast(tf.convert_to_tensor(photo)[None], tf.float32)
+    # Resized as it is (a uint8 photo is not first copied as float32: 600 MB at 50 MP);
+    # the resize returns float32 either way.
+    image = tf.convert_to_tensor(photo)[None]
     if image.shape[1:3].is_fully_defined():
         size = scored_size(image.shape[1:3])
         if size == tuple(image.shape[1:3]):
-            return image
+            return tf.cast(image, tf.float32)
         return tf.image.resize(image, size, method="bilinear", antialias=True)
     shape = tf.cast(tf.shape(image)[1:3], tf.float64)
     one, half = tf.constant(1.0, tf.float64), tf.constant(SCALE, tf.float64)
-    scale = tf.minimum(one, tf.maximum(half, MIN_SIDE / tf.reduce_min(shape)))
+    scale = tf.minimum(half, tf.sqrt(MAX_PIXELS / tf.reduce_prod(shape)))
+    scale = tf.minimum(one, tf.maximum(scale, MIN_SIDE / tf.reduce_min(shape)))
     size = tf.maximum(1, tf.cast(tf.round(shape * scale), tf.int32))
     return tf.image.resize(image, size, method="bilinear", antialias=True)
 
