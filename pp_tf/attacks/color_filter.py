@@ -40,6 +40,7 @@ import tensorflow as tf
 
 from pp_tf.attacker import Attacker
 from pp_tf.attacks import fooling, ghost
+from pp_tf.attacks.base import PhotoAttack
 from pp_tf.settings import setting
 
 Look = Literal["natural", "vivid", "warm"]
@@ -210,7 +211,7 @@ def check_shared_settings(config) -> None:
                          f"{config.ensemble_loss!r}")
 
 
-class ColorFilter:
+class ColorFilter(PhotoAttack):
     """ACE against `attackers`; `ColorFilter(attackers, config)(photos)` -> theta `[3, K]`.
 
     One curve for the whole batch `photos` `[b, h, w, 3]` (0-255): call it with one
@@ -235,9 +236,6 @@ class ColorFilter:
         self.step = tf.function(self._step, input_signature=[
             photos, photos, view_specs(self.attackers), theta, theta, theta, labels,
             tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.float32)])
-
-    def __repr__(self) -> str:
-        return fooling.attack_repr(self)
 
     def looked(self, photos):
         """`photos` (0-255) through the look's curve, on the 0-1 scale."""

@@ -48,6 +48,7 @@ import tensorflow as tf
 
 from pp_tf.attacker import Attacker
 from pp_tf.attacks import color_filter, fooling, ghost
+from pp_tf.attacks.base import PhotoAttack
 from pp_tf.settings import setting
 
 # The pieces of the look's per-channel curve that the distance is measured against.
@@ -163,7 +164,7 @@ class ColorGradeConfig:
         color_filter.check_shared_settings(self)
 
 
-class ColorGrade:
+class ColorGrade(PhotoAttack):
     """An adversarial grade against `attackers`: `ColorGrade(attackers, config)(photos)`
     -> the lattice `[L, L, L, 3]` (L = `config.lattice`), one grade for the whole batch `photos`
     `[b, h, w, 3]` (0-255; call it with one photo for a per-photo grade). `appeal`, if
@@ -186,9 +187,6 @@ class ColorGrade:
         self.step = tf.function(self._step, input_signature=[
             photos, photos, color_filter.view_specs(self.attackers), table, table, table,
             labels, tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.float32)])
-
-    def __repr__(self) -> str:
-        return fooling.attack_repr(self)
 
     def looked(self, photos):
         """`photos` (0-255) through the look's per-channel curve, on the 0-1 scale."""

@@ -13,7 +13,6 @@ The shared help texts of these settings (`protect`'s flags) are here too, writte
 
 from __future__ import annotations
 
-import dataclasses
 import typing
 from typing import Literal, Sequence
 
@@ -135,15 +134,6 @@ def check_objective(objective: str) -> None:
     if objective not in typing.get_args(Objective):
         raise ValueError(f"objective must be one of {typing.get_args(Objective)}, "
                          f"got {objective!r}")
-
-
-def attack_repr(attack) -> str:
-    """`Name(setting=value, ...; attackers=[...])` of a per-photo attack (PGD, the colour
-    filter, the colour grade) from its `config` dataclass and `attackers`: what the
-    manifest records of it."""
-    fields = ", ".join(f"{f.name}={getattr(attack.config, f.name)!r}"
-                       for f in dataclasses.fields(attack.config))
-    return f"{type(attack).__name__}({fields}; attackers={[a.name for a in attack.attackers]})"
 
 
 def label_spec(objective: Objective) -> tf.TensorSpec:

@@ -51,6 +51,7 @@ import tensorflow as tf
 
 from pp_tf.attacker import Attacker
 from pp_tf.attacks import fooling
+from pp_tf.attacks.base import PhotoAttack
 from pp_tf.settings import setting
 
 StepNorm = Literal["sign", "rms"]
@@ -120,7 +121,7 @@ class PGDConfig:
         return self.step_size or 2.0 * self.xi / self.steps
 
 
-class PGD:
+class PGD(PhotoAttack):
     """L-inf PGD + EOT + momentum + DI against `attackers`; see the module docstring.
 
     `PGD(attackers, config)(photos)` -> the perturbation `delta`, float
@@ -140,15 +141,12 @@ class PGD:
         seed = tf.TensorSpec([2], tf.int32)
         self.step = tf.function(self._step, input_signature=[photos, photos, photos, labels, seed])
         self.start = tf.function(self._start, input_signature=[photos, seed])
-        self.run = tf.function(self._run, input_signature=[photos, labels, seed])
+        self.optimise = tf.function(self._optimise, input_signature=[photos, labels, seed])
 
     def delta_shape(self, shape) -> tuple[int, int, int, int]:
         """The perturbation's `[b, h', w', 3]` for photos of `shape` `[b, h, w, 3]`."""
         scale = self.config.delta_scale
         return (int(shape[0]), max(1, round(shape[1] * scale)), max(1, round(shape[2] * scale)), 3)
-
-    def __repr__(self) -> str:
-        return fooling.attack_repr(self)
 
     def _delta_zeros(self, photos):
         """Zeros of the perturbation's shape for float `photos` (`delta_shape`, as tensors)."""
@@ -205,9 +203,15 @@ class PGD:
                 self.attackers, photos, fooling.labels_per_photo(self.config.objective))
         labels = tuple(tf.convert_to_tensor(label, tf.int32) for label in labels)
         seed = np.asarray(seed if seed is not None else (self.config.seed, 0), np.int64)
-        return self.run(photos, labels, tf.constant((seed % (2 ** 31)).astype(np.int32)))
+        return self.optimise(photos, labels, tf.constant((seed % (2 ** 31)).astype(np.int32)))
 
-    def _run(self, photos, labels, seed):
+    def render(self, photos, parameters) -> tf.Tensor:
+        """The photos the attackers see: `clip(photos + resize_delta(delta, (h, w)))`."""
+        photos = tf.convert_to_tensor(photos, tf.float32)
+        return tf.clip_by_value(photos + resize_delta(parameters, tf.shape(photos)[1:3]),
+                                0.0, 255.0)
+
+    def _optimise(self, photos, labels, seed):
         """The whole attack in one graph (a `tf.while_loop` over the steps; step `i` draws
         with `seed + [0, 1000 i]`): what `__call__` runs, and what a SavedModel embeds."""
         delta = self._start(self._delta_zeros(photos), seed)

@@ -117,7 +117,7 @@ def serving(settings: PGDSettings) -> Servable:
 
     def protect_photo(photo):
         labels = fooling.clean_labels(attackers, tf.cast(photo[None], tf.float32), top)
-        delta = attack.run(pgd.working_photo(photo, size), labels, seed)
+        delta = attack.optimise(pgd.working_photo(photo, size), labels, seed)
         return pgd.add_delta(photo, delta, settings.xi)
 
     return Servable(lambda images: tf.map_fn(protect_photo, images),
