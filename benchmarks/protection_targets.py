@@ -1,4 +1,4 @@
-r"""Do color_filter, color_grade and pgd meet their targets? Each, and the noise control.
+r"""Do tone_curves, color_lut and pgd meet their targets? Each, and the noise control.
 
 For each method (default settings unless flags say otherwise; the noise control
 at pgd's xi), on a photo folder (default: the bundled `examples/`):
@@ -42,7 +42,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _PHOTOS = flags.DEFINE_string("photos", os.path.join(ROOT, "examples"), "Photo folder.")
 _LIMIT = flags.DEFINE_integer("limit", 0, "Use only the first N photos (0: all).")
-_METHODS = flags.DEFINE_list("methods", ["color_filter", "color_grade", "pgd", "noise"],
+_METHODS = flags.DEFINE_list("methods", ["tone_curves", "color_lut", "pgd", "noise"],
                              "Methods to run.")
 _TRAINED = flags.DEFINE_string("trained", "efficientnet_lite0,efficientnet_lite1",
                                "Attackers the methods optimise against.")
@@ -55,9 +55,9 @@ _SETTINGS = flags.DEFINE_string("settings", "{}", "JSON {setting: value} overrid
                                 "method that has the setting (e.g. '{\"steps\": 30}').")
 
 TARGETS = {
-    "color_filter": {"trained": 0.75, "unseen": 0.50, "kept": 0.90, "psnr": None, "s_12mp": 20.0},
+    "tone_curves": {"trained": 0.75, "unseen": 0.50, "kept": 0.90, "psnr": None, "s_12mp": 20.0},
     # the colour filter's targets (issue 11), for the richer filter family
-    "color_grade": {"trained": 0.75, "unseen": 0.50, "kept": 0.90, "psnr": None, "s_12mp": 20.0},
+    "color_lut": {"trained": 0.75, "unseen": 0.50, "kept": 0.90, "psnr": None, "s_12mp": 20.0},
     "pgd": {"trained": 0.95, "unseen": 0.70, "upload": 0.65, "psnr": 35.0, "s_12mp": 20.0},
 }
 def as_saved(photo: np.ndarray, fmt: str) -> np.ndarray:

@@ -16,7 +16,7 @@ level it prints, over the photos:
 The photos, attackers, methods and setting overrides are `protection_targets`' flags.
 
   PYTHONPATH=$PWD .venv/bin/python benchmarks/quality_frontier.py \
-      --methods=pgd,color_grade,color_filter,uap,noise --levels=0,50,60,70,80
+      --methods=pgd,color_lut,tone_curves,uap,noise --levels=0,50,60,70,80
 """
 
 from __future__ import annotations

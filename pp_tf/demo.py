@@ -9,7 +9,7 @@ every run passes the quality gate (`protect.ProtectConfig.min_quality`): the rep
 what each method keeps of its protection within it, and the contact sheet 100% crops of
 each photo's smoothest and most textured regions.
 
-The per-photo methods (`auto`, `color_filter`, `color_grade`) cost seconds per photo on
+The per-photo methods (`auto`, `tone_curves`, `color_lut`) cost seconds per photo on
 a CPU, so they run on the first `per_photo_limit` photos only; their rows say how many.
 """
 
@@ -25,7 +25,7 @@ from pp_tf.evaluate import EvaluateConfig, run_evaluation
 EXAMPLES = bundled.examples_dir()
 DEFAULT_UAP = bundled.shipped_perturbation()
 EOT_UAP = bundled.shipped_perturbation(bundled.DEFAULT_PERTURBATION + "_eot")
-# Three photos: with four, pgd, color_filter and color_grade took the demo to 5 min on the
+# Three photos: with four, pgd, tone_curves and color_lut took the demo to 5 min on the
 # 2-core machine.
 PER_PHOTO_LIMIT = 3
 
@@ -44,8 +44,8 @@ RUNS = (
 # Per-photo attacks against the trained attackers, on the first PER_PHOTO_LIMIT photos.
 PER_PHOTO_RUNS = (
     ("auto", (protect.AUTO,), {}),
-    ("color_filter", ("color_filter",), {"attacker": models.TRAINED_ATTACKERS}),
-    ("color_grade", ("color_grade",), {"attacker": models.TRAINED_ATTACKERS}),
+    ("tone_curves", ("tone_curves",), {"attacker": models.TRAINED_ATTACKERS}),
+    ("color_lut", ("color_lut",), {"attacker": models.TRAINED_ATTACKERS}),
 )
 
 NEEDS_WEIGHTS = (

@@ -39,8 +39,9 @@ RECOMMENDED = ("pgd",)
 
 
 def resolve_methods(methods) -> tuple[str, ...]:
-    """`methods` with `auto` replaced by the recommended chain."""
-    return tuple(name for method in methods
+    """`methods` with `auto` replaced by the recommended chain, and a renamed method by its
+    current name (`protections.current_name`)."""
+    return tuple(protections.current_name(name) for method in methods
                  for name in (RECOMMENDED if method == AUTO else (method,)))
 
 

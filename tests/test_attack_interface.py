@@ -9,7 +9,7 @@ import tensorflow as tf
 
 import tiny_models
 from pp_tf import attacker as attacker_lib
-from pp_tf.attacks import color_filter, color_grade, pgd
+from pp_tf.attacks import tone_curves, color_lut, pgd
 from pp_tf.attacks.base import AttackResult, PhotoAttack
 from pp_tf.models import preprocessing
 
@@ -25,15 +25,15 @@ def attackers():
 def attacks(attackers):
     return {
         "pgd": pgd.PGD(attackers, pgd.PGDConfig(xi=16.0, steps=3, eot_samples=0)),
-        "color_filter": color_filter.ColorFilter(
-            attackers, color_filter.ColorFilterConfig(pieces=8, steps=3, eot_samples=0)),
-        "color_grade": color_grade.ColorGrade(
-            attackers, color_grade.ColorGradeConfig(lattice=3, steps=3, eot_samples=0,
+        "tone_curves": tone_curves.ToneCurves(
+            attackers, tone_curves.ToneCurvesConfig(pieces=8, steps=3, eot_samples=0)),
+        "color_lut": color_lut.ColorLUT(
+            attackers, color_lut.ColorLUTConfig(lattice=3, steps=3, eot_samples=0,
                                                     skip_erosion=0.0)),
     }
 
 
-@pytest.mark.parametrize("name", ["pgd", "color_filter", "color_grade"])
+@pytest.mark.parametrize("name", ["pgd", "tone_curves", "color_lut"])
 def test_run_returns_the_parameters_and_the_photos_they_make(attackers, name):
     attack = attacks(attackers)[name]
     photos = tf.constant(np.random.default_rng(0).uniform(0, 255, (2, 40, 48, 3)), tf.float32)
@@ -46,8 +46,8 @@ def test_run_returns_the_parameters_and_the_photos_they_make(attackers, name):
     if name == "pgd":  # the perturbation, bilinear up, added and clipped: within xi
         assert np.abs(made - photos.numpy()).max() <= 16.0 + 1e-3
         assert np.abs(made - photos.numpy()).max() > 0
-    elif name == "color_filter":  # one curve per channel: equal inputs, equal outputs
-        table = color_filter.lookup_table(np.asarray(result.parameters))  # [3, 256]
+    elif name == "tone_curves":  # one curve per channel: equal inputs, equal outputs
+        table = tone_curves.lookup_table(np.asarray(result.parameters))  # [3, 256]
         grey = tf.fill([1, 4, 4, 3], 128.0)
         np.testing.assert_allclose(attack.render(grey, result.parameters).numpy()[0, 0, 0],
                                    table[:, 128].astype(np.float32), atol=0.6)

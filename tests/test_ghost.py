@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 
 from pp_tf import attacker as attacker_lib
-from pp_tf.attacks import color_filter as cf, fooling
-from pp_tf.attacks import color_grade as cg
+from pp_tf.attacks import tone_curves as cf, fooling
+from pp_tf.attacks import color_lut as cg
 from pp_tf.attacks import ghost
 from pp_tf.models import efficientnet_lite
 from pp_tf.models import preprocessing
@@ -134,9 +134,9 @@ def test_ghost_gradients_reach_the_colour_grade_and_the_grade_depends_on_the_ero
     labels = fooling.clean_labels([attacker], photos)
     grades = {}
     for erosion in (0.0, EPSILON):
-        config = cg.ColorGradeConfig(lattice=3, steps=4, learning_rate=0.05, look_weight=1.0,
+        config = cg.ColorLUTConfig(lattice=3, steps=4, learning_rate=0.05, look_weight=1.0,
                                      skip_erosion=erosion, eot_samples=1)
-        attack = cg.ColorGrade([attacker], config)
+        attack = cg.ColorLUT([attacker], config)
         assert attack.ghosts[0].eroded_adds == (1 if erosion else 0)
         with tf.GradientTape() as tape:
             table = tf.constant(cg.identity_table(3))
@@ -151,7 +151,7 @@ def test_ghost_gradients_reach_the_colour_grade_and_the_grade_depends_on_the_ero
 def test_the_colour_configs_refuse_an_erosion_outside_0_to_1():
     for bad in (-0.1, 1.0):
         with pytest.raises(ValueError, match="skip_erosion"):
-            cg.ColorGradeConfig(skip_erosion=bad)
+            cg.ColorLUTConfig(skip_erosion=bad)
         with pytest.raises(ValueError, match="skip_erosion"):
-            cf.ColorFilterConfig(skip_erosion=bad)
+            cf.ToneCurvesConfig(skip_erosion=bad)
 

@@ -160,7 +160,7 @@ def test_noise_is_plus_or_minus_xi_and_seeded_per_file():
     assert set(np.unique(clipped)) <= {245, 255}
 
 
-@pytest.mark.parametrize("method", ["pgd", "color_filter", "color_grade"])
+@pytest.mark.parametrize("method", ["pgd", "tone_curves", "color_lut"])
 def test_every_attack_setting_is_a_protect_flag_written_once(method):
     """A protection's Settings extend its attack's Config: every field of the Config is a
     setting (one flag of `protect`, with the Config's help) and reaches the attack as it
@@ -205,3 +205,14 @@ def test_a_new_attack_knob_is_one_field():
         assert (config.new_knob, config.xi) == (2.0, 4.0)
     finally:
         protections.unregister("knob_test")
+
+
+@pytest.mark.parametrize("old, new", [("color_filter", "tone_curves"),
+                                      ("color_grade", "color_lut")])
+def test_a_renamed_method_answers_to_its_old_name_with_a_warning(old, new):
+    with pytest.warns(FutureWarning, match=f"'{old}' is now '{new}'"):
+        assert protections.get(old) is protections.get(new)
+    with pytest.warns(FutureWarning):
+        config = ProtectConfig.from_values([old])
+    assert config.methods == (new,) and set(config.settings) == {new}
+    assert old not in protections.names()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The tuning photos of the per-photo protections (color_filter, color_grade, pgd): the 17
+# The tuning photos of the per-photo protections (tone_curves, color_lut, pgd): the 17
 # training photos of the shipped UAP (../embedded_uap/fetch_training_photos.sh) and 18 more
 # colour photos from Debian's opencv-doc (its samples and its tutorials' sample images:
 # Apache-2.0 AND BSD-3-Clause per its copyright file). None is a file of examples/; files

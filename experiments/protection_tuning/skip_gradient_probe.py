@@ -11,7 +11,7 @@ and not in `pp_tf`. Not adopted: on the tuning photos it was worse on every colu
 (BUILD_NOTES, "Rejected experiments").
 
   PYTHONPATH=$PWD SGM_GAMMA=0.5 python experiments/protection_tuning/skip_gradient_probe.py \\
-      --methods=color_grade --photos=/tmp/tune35 --skip_12mp --per_photo
+      --methods=color_lut --photos=/tmp/tune35 --skip_12mp --per_photo
 """
 
 import os

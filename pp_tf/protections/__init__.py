@@ -11,12 +11,12 @@ import importlib
 import pkgutil
 
 from pp_tf.protections.base import (PhotoContext, PhotoFn, Prepared, Protection, Servable,
-                                    SettingField, all_protections, file_rng, get, names,
-                                    register, setting_fields, unregister)
+                                    SettingField, all_protections, current_name, file_rng, get,
+                                    names, register, setting_fields, unregister)
 
 __all__ = ["PhotoContext", "PhotoFn", "Prepared", "Protection", "Servable", "SettingField",
-           "all_protections", "file_rng", "get", "names", "register", "setting_fields",
-           "unregister"]
+           "all_protections", "current_name", "file_rng", "get", "names", "register",
+           "setting_fields", "unregister"]
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name != "base" and not _module.name.startswith("_"):

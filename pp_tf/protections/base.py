@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+import warnings
 import zlib
 from typing import Any, Callable
 
@@ -120,6 +121,18 @@ OUTSIDE_GATE = ("an experiment: within the quality gate (min_quality 70) it fool
                 "(BUILD_NOTES, \"Protection within the quality gate\")")
 
 _REGISTRY: dict[str, Protection] = {}
+# Methods renamed to say what they do; the old name works for one more release, and warns.
+DEPRECATED_NAMES = {"color_filter": "tone_curves", "color_grade": "color_lut"}
+
+
+def current_name(name: str) -> str:
+    """`name`, or the name a renamed method has now (with a FutureWarning, which Python
+    shows to the person running the command)."""
+    if name in DEPRECATED_NAMES:
+        warnings.warn(f"method {name!r} is now {DEPRECATED_NAMES[name]!r}; the old name goes "
+                      "in the next release", FutureWarning, stacklevel=2)
+        return DEPRECATED_NAMES[name]
+    return name
 
 
 def register(protection: Protection) -> Protection:
@@ -144,6 +157,7 @@ def unregister(name: str) -> None:
 
 
 def get(name: str) -> Protection:
+    name = current_name(name)
     if name not in _REGISTRY:
         raise ValueError(f"unknown protection method {name!r}; choose from {', '.join(names())}")
     return _REGISTRY[name]

@@ -24,8 +24,8 @@ from pp_tf.settings import config_of, setting
 # What the per-photo protections add to their attacks' settings, with one help text each.
 ATTACKER_HELP = "Attackers to fool (comma list of architectures, exports or .keras files)."
 WORKING_SIZE_HELP = ("Shorter side of the working copy a per-photo attack is optimised on (0: "
-                     "pgd, the largest attacker view's resize size; color_filter and "
-                     "color_grade, 128, or 224 with --nima).")
+                     "pgd, the largest attacker view's resize size; tone_curves and "
+                     "color_lut, 128, or 224 with --nima).")
 
 
 def check_attacker_and_working_size(settings) -> None:

@@ -19,7 +19,7 @@ _PERTURBATION = flags.DEFINE_string("perturbation", demo.DEFAULT_UAP, "UAP .npy 
 _ATTACKER = cli.attacker("evaluates", "The attackers the report scores.")
 _PER_PHOTO = flags.DEFINE_integer(
     "per_photo_limit", demo.PER_PHOTO_LIMIT,
-    "Photos the per-photo attacks (pgd, color_filter, color_grade) run on (seconds each on a "
+    "Photos the per-photo attacks (pgd, tone_curves, color_lut) run on (seconds each on a "
     "CPU); 0: skip.")
 
 

@@ -27,7 +27,7 @@ of the photo and applied at full resolution as an exact 256-entry lookup
 table per channel (`lookup_table`, `apply_lookup_table`).
 
 The optimisation loop, the fooling and appeal terms and the Adam step are shared with
-`color_grade` (`optimise`, `fooling_and_appeal`, `adam_update`).
+`color_lut` (`optimise`, `fooling_and_appeal`, `adam_update`).
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def identity_theta(pieces: int) -> np.ndarray:
 
 
 @dataclasses.dataclass(frozen=True)
-class ColorFilterConfig:
+class ToneCurvesConfig:
     """Settings of a colour-filter run."""
 
     pieces: int = setting(32, "Pieces of each channel's tone curve.")
@@ -194,8 +194,8 @@ class ColorFilterConfig:
 
 
 def check_shared_settings(config) -> None:
-    """Raises ValueError unless the settings that `ColorFilterConfig` and
-    `color_grade.ColorGradeConfig` share are valid: the look, the look and appeal
+    """Raises ValueError unless the settings that `ToneCurvesConfig` and
+    `color_lut.ColorLUTConfig` share are valid: the look, the look and appeal
     weights and EOT draws (>= 0), input diversity (a probability), the skip erosion (in
     [0, 1)), the objective and the ensemble loss."""
     if config.look not in LOOKS:
@@ -211,8 +211,8 @@ def check_shared_settings(config) -> None:
                          f"{config.ensemble_loss!r}")
 
 
-class ColorFilter(PhotoAttack):
-    """ACE against `attackers`; `ColorFilter(attackers, config)(photos)` -> theta `[3, K]`.
+class ToneCurves(PhotoAttack):
+    """ACE against `attackers`; `ToneCurves(attackers, config)(photos)` -> theta `[3, K]`.
 
     One curve for the whole batch `photos` `[b, h, w, 3]` (0-255): call it with one
     photo for a per-photo filter. `appeal`, if given, maps float photos to a score to
@@ -220,7 +220,7 @@ class ColorFilter(PhotoAttack):
     """
 
     def __init__(self, attackers: Sequence[Attacker],
-                 config: ColorFilterConfig = ColorFilterConfig(), appeal: AppealFn | None = None):
+                 config: ToneCurvesConfig = ToneCurvesConfig(), appeal: AppealFn | None = None):
         if not attackers:
             raise ValueError("the colour filter needs at least one attacker")
         self.attackers = tuple(attackers)
@@ -289,7 +289,7 @@ def view_specs(attackers: Sequence[Attacker]) -> tuple[tf.TensorSpec, ...]:
 
 
 def fooling_and_appeal(attack, photos, filtered, params, labels, seed, views=None):
-    """The terms that the colour attacks (`ColorFilter`, `color_grade.ColorGrade`) share:
+    """The terms that the colour attacks (`ToneCurves`, `color_lut.ColorLUT`) share:
     -> (the loss each attacker should raise, the fooling term: their sum, or with
     `ensemble_loss="softmin"` n times their soft minimum, averaged over the photos; the
     appeal score of the `filtered` photos or 0).

@@ -1,4 +1,4 @@
-"""The adversarial colour filter (pp_tf.attacks.color_filter, method `color_filter`)."""
+"""The adversarial colour filter (pp_tf.attacks.tone_curves, method `tone_curves`)."""
 
 import keras
 import numpy as np
@@ -8,9 +8,9 @@ from PIL import Image
 
 import tiny_models
 from pp_tf import export
-from pp_tf.attacks import color_filter as cf, fooling
+from pp_tf.attacks import tone_curves as cf, fooling
 from pp_tf.protect import ProtectConfig
-from pp_tf.protections import color_filter as cf_method
+from pp_tf.protections import tone_curves as cf_method
 from test_pgd import other_attacker, protect_noise_photos, tiny_attacker
 
 
@@ -61,9 +61,9 @@ def test_looks_are_monotone_curves_from_0_to_1(look):
 def test_the_filter_fools_through_eot_and_keeps_the_curve_monotone():
     attackers = (tiny_attacker(), other_attacker())
     images, _ = tiny_models.synthetic_images(1, seed=7)
-    config = cf.ColorFilterConfig(steps=15, learning_rate=0.05, look_weight=1.0,
+    config = cf.ToneCurvesConfig(steps=15, learning_rate=0.05, look_weight=1.0,
                                   eot_samples=2, confidence=5.0)
-    attack = cf.ColorFilter(attackers, config)
+    attack = cf.ToneCurves(attackers, config)
     photos = tf.constant(images)
     labels = fooling.clean_labels(attackers, photos)
     start = cf.look_theta("natural", 32)
@@ -86,7 +86,7 @@ def test_the_photo_look_distance_is_the_mean_squared_change_from_the_look_on_the
     attacker = tiny_attacker()
     photos = rng.integers(0, 256, (2, 20, 30, 3)).astype(np.float32)
     theta = rng.uniform(0.2, 2.0, (3, pieces)).astype(np.float32)
-    attack = cf.ColorFilter([attacker], cf.ColorFilterConfig(
+    attack = cf.ToneCurves([attacker], cf.ToneCurvesConfig(
         pieces=pieces, look=look, look_distance="photo", eot_samples=0, diversity=0.0))
     labels = fooling.clean_labels([attacker], photos)
     distance = attack.objective(tf.constant(photos), tf.constant(theta), labels,
@@ -103,9 +103,9 @@ def test_the_photo_look_distance_is_the_mean_squared_change_from_the_look_on_the
                             looked=tf.constant(looked, tf.float32))[2]
     np.testing.assert_allclose(float(once), float(distance), rtol=1e-4)
     with pytest.raises(ValueError, match="look_distance"):
-        cf.ColorFilterConfig(look_distance="histogram")
+        cf.ToneCurvesConfig(look_distance="histogram")
     with pytest.raises(ValueError, match="objective"):
-        cf.ColorFilterConfig(objective="margin")
+        cf.ToneCurvesConfig(objective="margin")
 
 
 def test_the_band_projection_keeps_a_monotone_curve_within_max_change_of_the_look(rng):
@@ -131,14 +131,14 @@ def test_the_band_projection_keeps_a_monotone_curve_within_max_change_of_the_loo
 def test_max_change_bounds_every_8_bit_value_of_the_lookup_table():
     attackers = (tiny_attacker(), other_attacker())
     images, _ = tiny_models.synthetic_images(1, seed=7)
-    config = cf.ColorFilterConfig(steps=15, learning_rate=0.3, look_weight=0.0, max_change=6.0,
+    config = cf.ToneCurvesConfig(steps=15, learning_rate=0.3, look_weight=0.0, max_change=6.0,
                                   eot_samples=1)
-    theta = cf.ColorFilter(attackers, config)(tf.constant(images), seed=(1, 2))
+    theta = cf.ToneCurves(attackers, config)(tf.constant(images), seed=(1, 2))
     table = cf.lookup_table(theta).astype(int)
     change = np.abs(table - np.arange(256)[None])
     assert 0 < change.max() <= 6
     with pytest.raises(ValueError, match="max_change"):
-        cf.ColorFilterConfig(max_change=-1.0)
+        cf.ToneCurvesConfig(max_change=-1.0)
 
 
 def tiny_nima():
@@ -176,15 +176,15 @@ def test_nima_appeal_from_an_export_is_differentiable_and_matches_its_signature(
                                served["mean_score"].numpy(), rtol=1e-5)
 
 
-def test_protect_with_color_filter_records_the_curve(tmp_path, rng):
-    photos, log, manifest = protect_noise_photos(tmp_path, rng, "color_filter", {
+def test_protect_with_tone_curves_records_the_curve(tmp_path, rng):
+    photos, log, manifest = protect_noise_photos(tmp_path, rng, "tone_curves", {
         "steps": 3, "pieces": 8, "look": "warm", "eot_samples": 1, "objective": "top5_set"},
         models={"nima": tiny_nima()})
     assert log.ok and len(log.written) == 2
     assert manifest["settings"]["attackers"] == ["tiny"]
-    assert manifest["settings"]["settings"]["color_filter"]["look"] == "warm"
+    assert manifest["settings"]["settings"]["tone_curves"]["look"] == "warm"
     for name, photo in photos.items():
-        record = manifest["photos"][name]["color_filter"]
+        record = manifest["photos"][name]["tone_curves"]
         theta = np.asarray(record["theta"], np.float32)
         assert theta.shape == (3, 8) and record["pieces"] == 8 and record["look"] == "warm"
         assert record["clean_top1"]["tiny"].startswith("class_")
@@ -193,4 +193,4 @@ def test_protect_with_color_filter_records_the_curve(tmp_path, rng):
         expected = cf.apply_lookup_table(photo, cf.lookup_table(theta))
         assert np.abs(out.astype(int) - expected).max() <= 1  # theta rounded to 6 decimals
     with pytest.raises(ValueError, match="look"):
-        ProtectConfig.from_values(("color_filter",), {"look": "sepia"})
+        ProtectConfig.from_values(("tone_curves",), {"look": "sepia"})

@@ -1,14 +1,14 @@
-"""`color_filter`: a per-photo adversarial tone curve (ACE, Zhao, Liu & Larson, BMVC 2020).
+"""`tone_curves`: a per-photo adversarial tone curve (ACE, Zhao, Liu & Larson, BMVC 2020).
 
 Per channel, a monotone piecewise-linear curve of `pieces` pieces is optimised
-(`pp_tf.attacks.color_filter`) on a working-size copy of the photo against the
+(`pp_tf.attacks.tone_curves`) on a working-size copy of the photo against the
 attacker ensemble, through EOT, while staying near the curve of a `look`
 (`natural`: the identity); with `nima`, an appeal term raises NIMA's score.
 The curve is applied to the full-resolution photo as an exact 256-entry lookup
 table per channel; its parameters go into the manifest (`protect.json`).
 
 What the colour protections add to their attacks' settings, and the `build` that
-`color_grade` shares with it, live here too (`ColorProtectionSettings`,
+`color_lut` shares with it, live here too (`ColorProtectionSettings`,
 `build_color_attack`).
 """
 
@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from pp_tf import attacker as attacker_lib
 from pp_tf import models
-from pp_tf.attacks import color_filter
+from pp_tf.attacks import tone_curves
 from pp_tf.protections.base import OUTSIDE_GATE, PhotoContext, Prepared, Protection, register
 from pp_tf.protections.pgd import (ATTACKER_HELP, WORKING_SIZE_HELP, attack_working_photo,
                                    check_attacker_and_working_size)
@@ -40,7 +40,7 @@ class ColorProtectionSettings:
 
     attacker: str = setting(models.TRAINED_ATTACKERS, ATTACKER_HELP)
     nima: str | None = setting(None, NIMA_HELP)
-    appeal_weight: float = setting(1.0, color_filter.APPEAL_WEIGHT_HELP)
+    appeal_weight: float = setting(1.0, tone_curves.APPEAL_WEIGHT_HELP)
     working_size: int = setting(0, WORKING_SIZE_HELP)
 
     def __post_init__(self):
@@ -59,12 +59,12 @@ class ColorProtectionSettings:
 
 
 @dataclasses.dataclass(frozen=True)
-class ColorFilterSettings(ColorProtectionSettings, color_filter.ColorFilterConfig):
-    """`color_filter.ColorFilterConfig` (every setting of the attack, written there) and
+class ToneCurvesSettings(ColorProtectionSettings, tone_curves.ToneCurvesConfig):
+    """`tone_curves.ToneCurvesConfig` (every setting of the attack, written there) and
     `ColorProtectionSettings`."""
 
 
-def load_appeal(path: str, build: Callable | None = None) -> color_filter.AppealFn:
+def load_appeal(path: str, build: Callable | None = None) -> tone_curves.AppealFn:
     """NIMA's mean score as a differentiable function of float photos (0-255, any size).
 
     `path` is a `.keras` model (0-255 pixels at 224 -> 10 score probabilities; loaded
@@ -122,7 +122,7 @@ def color_working_size(settings: ColorProtectionSettings) -> int:
 
 def build_color_attack(settings: ColorProtectionSettings, name: str, attack_class: Callable,
                         describe: Callable, render: Callable) -> Prepared:
-    """The `build` of color_filter and color_grade: `attack_class(attackers, config,
+    """The `build` of tone_curves and color_lut: `attack_class(attackers, config,
     appeal)` on each photo's working copy returns parameters; `describe(parameters, look)`
     goes into the manifest under `name`, and `render(photo, parameters)` is the output."""
     attackers = attacker_lib.load_attackers(settings.attacker)
@@ -142,14 +142,14 @@ def build_color_attack(settings: ColorProtectionSettings, name: str, attack_clas
                                      for member in attack.ghosts}}, models=attackers)
 
 
-def build(settings: ColorFilterSettings) -> Prepared:
+def build(settings: ToneCurvesSettings) -> Prepared:
     return build_color_attack(
-        settings, "color_filter", color_filter.ColorFilter, curve_record,
-        lambda photo, theta: color_filter.apply_lookup_table(photo,
-                                                             color_filter.lookup_table(theta)))
+        settings, "tone_curves", tone_curves.ToneCurves, curve_record,
+        lambda photo, theta: tone_curves.apply_lookup_table(photo,
+                                                             tone_curves.lookup_table(theta)))
 
 
 PROTECTION = register(Protection(
-    "color_filter", "per-photo adversarial tone curve (ACE) against an attacker ensemble, "
-                    "applied as a lookup table at full resolution", ColorFilterSettings, build,
+    "tone_curves", "per-photo adversarial tone curve (ACE) against an attacker ensemble, "
+                    "applied as a lookup table at full resolution", ToneCurvesSettings, build,
     experiment=OUTSIDE_GATE.format(trained="15%", unseen="5%")))

@@ -1,14 +1,14 @@
-"""Regenerates docs/color_filter_looks.jpg: what `color_filter` and `color_grade` do to a photo.
+"""Regenerates docs/tone_curves_looks.jpg: what `tone_curves` and `color_lut` do to a photo.
 
 One row per photo (six bundled photos), one column per setting: the original, then one
-column per argument, `method:{JSON settings}` or `{JSON settings}` for `color_filter`
-(default: `color_filter` at its defaults, with `--max_change=40`, and with the strong
-recipe `--plain_view --look_weight=15 --steps=120`; then `color_grade` at its defaults),
+column per argument, `method:{JSON settings}` or `{JSON settings}` for `tone_curves`
+(default: `tone_curves` at its defaults, with `--max_change=40`, and with the strong
+recipe `--plain_view --look_weight=15 --steps=120`; then `color_lut` at its defaults),
 each photo's centre in a 225 x 168 cell. Prints each cell's PSNR and mean CIEDE2000
 against the original.
 
-  python docs/make_color_filter_looks.py
-  python docs/make_color_filter_looks.py '{}' 'color_grade:{"look_weight": 200}'
+  python docs/make_tone_curves_looks.py
+  python docs/make_tone_curves_looks.py '{}' 'color_lut:{"look_weight": 200}'
 """
 
 import json
@@ -39,7 +39,7 @@ def fit(photo: np.ndarray) -> np.ndarray:
 def build(column: str):
     """The per-photo function of a column `method:{settings}` (or `{settings}`)."""
     name, _, settings = column.partition(":") if not column.startswith("{") else ("", "", column)
-    method = protections.get(name or "color_filter")
+    method = protections.get(name or "tone_curves")
     return method.build(method.make_settings(json.loads(settings))).apply
 
 
@@ -56,10 +56,10 @@ def main(columns: list[str]) -> None:
             cells.append(out)
         rows.append(np.concatenate([fit(cell) for cell in cells], 1))
     sheet = np.concatenate(rows, 0)
-    Image.fromarray(sheet).save(os.path.join(REPO, "docs", "color_filter_looks.jpg"), quality=88)
+    Image.fromarray(sheet).save(os.path.join(REPO, "docs", "tone_curves_looks.jpg"), quality=88)
 
 
 if __name__ == "__main__":
     main(sys.argv[1:] or ["{}", '{"max_change": 40}',
                           '{"plain_view": true, "look_weight": 15, "steps": 120}',
-                          "color_grade:{}"])
+                          "color_lut:{}"])

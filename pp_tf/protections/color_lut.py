@@ -1,6 +1,6 @@
-"""`color_grade`: a per-photo adversarial colour grade (a smooth 3-D colour lookup table).
+"""`color_lut`: a per-photo adversarial colour grade (a smooth 3-D colour lookup table).
 
-A lattice of `lattice`^3 output colours over the RGB cube (`pp_tf.attacks.color_grade`)
+A lattice of `lattice`^3 output colours over the RGB cube (`pp_tf.attacks.color_lut`)
 is optimised on a working-size copy of the photo against the attacker ensemble, through
 EOT, near the look's colours and within bounds on its slopes; it is applied to the
 full-resolution photo by trilinear interpolation, the same function at any size. The
@@ -13,14 +13,14 @@ import dataclasses
 
 import numpy as np
 
-from pp_tf.attacks import color_grade
+from pp_tf.attacks import color_lut
 from pp_tf.protections.base import OUTSIDE_GATE, Prepared, Protection, register
-from pp_tf.protections.color_filter import ColorProtectionSettings, build_color_attack
+from pp_tf.protections.tone_curves import ColorProtectionSettings, build_color_attack
 
 @dataclasses.dataclass(frozen=True)
-class ColorGradeSettings(ColorProtectionSettings, color_grade.ColorGradeConfig):
-    """`color_grade.ColorGradeConfig` (every setting of the attack, written there) and
-    `color_filter.ColorProtectionSettings`."""
+class ColorLUTSettings(ColorProtectionSettings, color_lut.ColorLUTConfig):
+    """`color_lut.ColorLUTConfig` (every setting of the attack, written there) and
+    `tone_curves.ColorProtectionSettings`."""
 
 
 def grade_record(table: np.ndarray, look: str) -> dict:
@@ -33,13 +33,13 @@ def grade_record(table: np.ndarray, look: str) -> dict:
                              "(r, g, b) = (i, j, k) / (lattice - 1), i varying fastest"}
 
 
-def build(settings: ColorGradeSettings) -> Prepared:
-    return build_color_attack(settings, "color_grade", color_grade.ColorGrade, grade_record,
-                               color_grade.grade_photo)
+def build(settings: ColorLUTSettings) -> Prepared:
+    return build_color_attack(settings, "color_lut", color_lut.ColorLUT, grade_record,
+                               color_lut.grade_photo)
 
 
 PROTECTION = register(Protection(
-    "color_grade", "per-photo adversarial colour grade (a smooth 3-D colour lookup table) "
+    "color_lut", "per-photo adversarial colour grade (a smooth 3-D colour lookup table) "
                    "against an attacker ensemble, applied at full resolution",
-    ColorGradeSettings, build,
+    ColorLUTSettings, build,
     experiment=OUTSIDE_GATE.format(trained="22.5%", unseen="10%")))

@@ -1,4 +1,4 @@
-"""The adversarial colour grade (pp_tf.attacks.color_grade, method `color_grade`)."""
+"""The adversarial colour grade (pp_tf.attacks.color_lut, method `color_lut`)."""
 
 import numpy as np
 import pytest
@@ -6,8 +6,8 @@ import tensorflow as tf
 from PIL import Image
 
 import tiny_models
-from pp_tf.attacks import color_filter as cf, fooling
-from pp_tf.attacks import color_grade as cg
+from pp_tf.attacks import tone_curves as cf, fooling
+from pp_tf.attacks import color_lut as cg
 from pp_tf.protect import ProtectConfig
 from test_pgd import other_attacker, protect_noise_photos, tiny_attacker
 
@@ -87,9 +87,9 @@ def test_slope_excess_and_roughness_against_hand_computed_values():
 def test_the_grade_fools_through_eot_within_its_bounds():
     attackers = (tiny_attacker(), other_attacker())
     images, _ = tiny_models.synthetic_images(1, seed=7)
-    config = cg.ColorGradeConfig(lattice=5, steps=15, learning_rate=0.03, look_weight=1.0,
+    config = cg.ColorLUTConfig(lattice=5, steps=15, learning_rate=0.03, look_weight=1.0,
                                  eot_samples=2, confidence=5.0)
-    attack = cg.ColorGrade(attackers, config)
+    attack = cg.ColorLUT(attackers, config)
     photos = tf.constant(images)
     labels = fooling.clean_labels(attackers, photos)
     table = attack(photos, labels, seed=(1, 2))
@@ -108,13 +108,13 @@ def test_the_look_distance_is_the_mean_squared_change_from_the_look_on_the_pixel
     photos = rng.integers(0, 256, (2, 20, 30, 3)).astype(np.float32)
     table = np.clip(cg.identity_table(5) + rng.normal(0, 0.1, (5, 5, 5, 3)), 0, 1).astype(
         np.float32)
-    attack = cg.ColorGrade([attacker], cg.ColorGradeConfig(lattice=5, look="warm",
+    attack = cg.ColorLUT([attacker], cg.ColorLUTConfig(lattice=5, look="warm",
                                                            eot_samples=0, diversity=0.0))
     labels = fooling.clean_labels([attacker], photos)
     distance = attack.objective(tf.constant(photos), table, labels, tf.constant([0, 0]))[2]
     x = photos / 255.0
     graded = cg.apply_grade(x, table).numpy()
-    # the look's curve, piecewise linear between 65 knots (`color_grade._LOOK_PIECES`)
+    # the look's curve, piecewise linear between 65 knots (`color_lut._LOOK_PIECES`)
     grid = np.linspace(0, 1, 65)
     knots = cf.look_curve("warm", grid)
     looked = np.stack([np.interp(x[..., c], grid, knots[:, c]) for c in range(3)], -1)
@@ -125,18 +125,18 @@ def test_config_refuses_bad_settings():
     for bad in ({"lattice": 1}, {"look": "sepia"}, {"max_gain": 0.0}, {"max_cross": -1.0},
                 {"objective": "margin"}, {"diversity": 2.0}):
         with pytest.raises(ValueError):
-            cg.ColorGradeConfig(**bad)
+            cg.ColorLUTConfig(**bad)
 
 
-def test_protect_with_color_grade_records_the_lattice(tmp_path, rng):
-    photos, log, manifest = protect_noise_photos(tmp_path, rng, "color_grade", {
+def test_protect_with_color_lut_records_the_lattice(tmp_path, rng):
+    photos, log, manifest = protect_noise_photos(tmp_path, rng, "color_lut", {
         "steps": 3, "lattice": 5, "look": "vivid", "eot_samples": 1})
     assert log.ok and len(log.written) == 2
-    assert manifest["settings"]["settings"]["color_grade"]["look"] == "vivid"
+    assert manifest["settings"]["settings"]["color_lut"]["look"] == "vivid"
     # the tiny CNN has no residual add: its ghost is the attacker itself, and it says so
-    assert manifest["settings"]["facts"]["color_grade"]["eroded_adds"] == {"tiny": 0}
+    assert manifest["settings"]["facts"]["color_lut"]["eroded_adds"] == {"tiny": 0}
     for name, photo in photos.items():
-        record = manifest["photos"][name]["color_grade"]
+        record = manifest["photos"][name]["color_lut"]
         assert record["lattice"] == 5 and record["look"] == "vivid"
         rows = np.asarray(record["rgb"], np.float32)
         assert rows.shape == (125, 3)
@@ -146,7 +146,7 @@ def test_protect_with_color_grade_records_the_lattice(tmp_path, rng):
         # The output is the recorded lattice applied to the original.
         assert np.abs(out.astype(int) - cg.grade_photo(photo, table)).max() <= 1
     with pytest.raises(ValueError, match="lattice"):
-        ProtectConfig.from_values(("color_grade",), {"lattice": 1})
+        ProtectConfig.from_values(("color_lut",), {"lattice": 1})
 
 
 def test_the_attackers_see_the_views_they_are_given_graded_not_the_working_photo(rng):
@@ -154,8 +154,8 @@ def test_the_attackers_see_the_views_they_are_given_graded_not_the_working_photo
     photo B's losses whatever the working photo; the look distance stays the working
     photo's."""
     attackers = (tiny_attacker(), other_attacker())
-    config = cg.ColorGradeConfig(lattice=5, eot_samples=1, plain_view=True, diversity=0.5)
-    attack = cg.ColorGrade(attackers, config)
+    config = cg.ColorLUTConfig(lattice=5, eot_samples=1, plain_view=True, diversity=0.5)
+    attack = cg.ColorLUT(attackers, config)
     photo_a = tf.constant(rng.integers(0, 256, (1, 40, 50, 3)).astype(np.float32))
     photo_b = tf.constant(rng.integers(0, 256, (1, 60, 45, 3)).astype(np.float32))
     table = np.clip(cg.identity_table(5) + rng.normal(0, 0.1, (5, 5, 5, 3)), 0, 1).astype(
@@ -198,9 +198,9 @@ def test_the_fooling_term_adds_the_members_up_or_takes_their_soft_minimum(rng, e
     """With every other term weighted 0, the total is minus the fooling term: the members'
     summed losses, or n times their soft minimum (numpy reference), averaged over photos."""
     attackers = (tiny_attacker(), other_attacker())
-    config = cg.ColorGradeConfig(lattice=5, look_weight=0.0, smoothness=0.0, bound_weight=0.0,
+    config = cg.ColorLUTConfig(lattice=5, look_weight=0.0, smoothness=0.0, bound_weight=0.0,
                                  eot_samples=1, ensemble_loss=ensemble_loss)
-    attack = cg.ColorGrade(attackers, config)
+    attack = cg.ColorLUT(attackers, config)
     photos = tf.constant(rng.integers(0, 256, (3, 40, 50, 3)).astype(np.float32))
     table = np.clip(cg.identity_table(5) + rng.normal(0, 0.2, (5, 5, 5, 3)), 0, 1).astype(
         np.float32)
@@ -214,14 +214,14 @@ def test_the_fooling_term_adds_the_members_up_or_takes_their_soft_minimum(rng, e
         expected = (2 * np.log(np.exp(-members).sum(0))).mean()
     np.testing.assert_allclose(float(total), expected, rtol=1e-5)
     with pytest.raises(ValueError, match="ensemble_loss"):
-        cg.ColorGradeConfig(ensemble_loss="max")
+        cg.ColorLUTConfig(ensemble_loss="max")
 
 
 def test_the_colour_attacks_working_copy_is_small_unless_nima_needs_its_input_size():
     from types import SimpleNamespace
 
     from pp_tf.models import nima
-    from pp_tf.protections import color_filter as colour_protection
+    from pp_tf.protections import tone_curves as colour_protection
 
     size = colour_protection.color_working_size
     assert size(SimpleNamespace(working_size=0, nima=None)) == 128

@@ -1,6 +1,6 @@
 """Adversarial colour grade: one smooth 3-D colour lookup table that fools an ensemble.
 
-The colour filter (`color_filter`; ACE, Zhao, Liu & Larson, BMVC 2020) moves each
+The colour filter (`tone_curves`; ACE, Zhao, Liu & Larson, BMVC 2020) moves each
 channel through its own tone curve, so it cannot change one colour without changing
 every colour that shares a level with it in some channel. A colour grade, the 3-D
 lookup table of photo editors and film emulation (the lattice of a `.cube` file), maps
@@ -24,14 +24,14 @@ penalties:
   colour casts that flip between neighbouring tones). A table with a slope out of
   bounds pays the squared excess, times `bound_weight`.
 Without the bounds the optimiser finds such high-gain grades: they fool well and look
-like noise (BUILD_NOTES, "Rejected experiments": `color_grade` without slope bounds). By
+like noise (BUILD_NOTES, "Rejected experiments": `color_lut` without slope bounds). By
 default each attacker also sees its plain view of the graded photo at every step, beside
 the EOT draw (`plain_view`, the colour filter's option), which raised the trained
 attackers' rate on the tuning photos; and the members' losses combine as a soft minimum
 (`ensemble_loss="softmin"`), so that the attacker fooled least gets the most weight: with
-the sum, Lite1 lagged behind Lite0 (BUILD_NOTES, "Protections": `color_grade`). Through
+the sum, Lite1 lagged behind Lite0 (BUILD_NOTES, "Protections": `color_lut`). Through
 `protect`, each attacker sees its own view of the full-resolution photo, graded
-(`color_filter.fooling_and_appeal`). And the steps see the
+(`tone_curves.fooling_and_appeal`). And the steps see the
 attackers as ghosts (`ghost`, `skip_erosion` 0.22, Li et al., AAAI 2020): every residual
 shortcut scaled by a fresh random factor, so the grade fits a family of perturbed copies
 of the trained attackers rather than their quirks; it moved the unseen attacker's label
@@ -47,7 +47,7 @@ import numpy as np
 import tensorflow as tf
 
 from pp_tf.attacker import Attacker
-from pp_tf.attacks import color_filter, fooling, ghost
+from pp_tf.attacks import tone_curves, fooling, ghost
 from pp_tf.attacks.base import PhotoAttack
 from pp_tf.settings import setting
 
@@ -61,8 +61,8 @@ def identity_table(size: int) -> np.ndarray:
 
 
 def look_table(look: str, size: int) -> np.ndarray:
-    """The lattice of a look: each channel through the look's curve (`color_filter`)."""
-    curve = color_filter.look_curve(look, np.linspace(0.0, 1.0, size))  # [size, 3]
+    """The lattice of a look: each channel through the look's curve (`tone_curves`)."""
+    curve = tone_curves.look_curve(look, np.linspace(0.0, 1.0, size))  # [size, 3]
     r, g, b = np.meshgrid(curve[:, 0], curve[:, 1], curve[:, 2], indexing="ij")
     return np.stack([r, g, b], -1).astype(np.float32)
 
@@ -128,14 +128,14 @@ def slope_excess(table, max_gain: float, max_cross: float):
 
 
 @dataclasses.dataclass(frozen=True)
-class ColorGradeConfig:
+class ColorLUTConfig:
     """Settings of a colour-grade run."""
 
     lattice: int = setting(9, "Nodes per axis of the grade's RGB lattice.")
     steps: int = setting(120, fooling.STEPS_HELP)
-    learning_rate: float = setting(0.01, color_filter.LEARNING_RATE_HELP)
-    look: color_filter.Look = setting("natural", color_filter.LOOK_HELP)
-    look_weight: float = setting(70.0, color_filter.LOOK_WEIGHT_HELP)
+    learning_rate: float = setting(0.01, tone_curves.LEARNING_RATE_HELP)
+    look: tone_curves.Look = setting("natural", tone_curves.LOOK_HELP)
+    look_weight: float = setting(70.0, tone_curves.LOOK_WEIGHT_HELP)
     smoothness: float = setting(10.0, "Weight of the grade's roughness (squared second "
                                       "differences of its lattice, `roughness`).")
     max_gain: float = setting(2.0, "Steepest a channel may rise with itself in the grade (1: "
@@ -146,13 +146,13 @@ class ColorGradeConfig:
                                           "--max_cross (`slope_excess`).")
     objective: fooling.Objective = setting("ce", fooling.OBJECTIVE_HELP)
     confidence: float = setting(12.0, fooling.CONFIDENCE_HELP)
-    ensemble_loss: color_filter.EnsembleLoss = setting("softmin",
-                                                       color_filter.ENSEMBLE_LOSS_HELP)
-    appeal_weight: float = setting(0.0, color_filter.APPEAL_WEIGHT_HELP)
+    ensemble_loss: tone_curves.EnsembleLoss = setting("softmin",
+                                                       tone_curves.ENSEMBLE_LOSS_HELP)
+    appeal_weight: float = setting(0.0, tone_curves.APPEAL_WEIGHT_HELP)
     eot_samples: int = setting(1, fooling.EOT_HELP)
-    plain_view: bool = setting(True, color_filter.PLAIN_VIEW_HELP)
+    plain_view: bool = setting(True, tone_curves.PLAIN_VIEW_HELP)
     diversity: float = setting(0.5, fooling.DIVERSITY_HELP)
-    skip_erosion: float = setting(0.22, color_filter.SKIP_EROSION_HELP)
+    skip_erosion: float = setting(0.22, tone_curves.SKIP_EROSION_HELP)
     seed: int = setting(0, fooling.SEED_HELP)
 
     def __post_init__(self):
@@ -161,18 +161,18 @@ class ColorGradeConfig:
         if min(self.smoothness, self.bound_weight, self.max_cross) < 0 or self.max_gain <= 0:
             raise ValueError(f"smoothness, bound_weight and max_cross must be >= 0 and "
                              f"max_gain > 0: {self}")
-        color_filter.check_shared_settings(self)
+        tone_curves.check_shared_settings(self)
 
 
-class ColorGrade(PhotoAttack):
-    """An adversarial grade against `attackers`: `ColorGrade(attackers, config)(photos)`
+class ColorLUT(PhotoAttack):
+    """An adversarial grade against `attackers`: `ColorLUT(attackers, config)(photos)`
     -> the lattice `[L, L, L, 3]` (L = `config.lattice`), one grade for the whole batch `photos`
     `[b, h, w, 3]` (0-255; call it with one photo for a per-photo grade). `appeal`, if
     given, maps float photos to a score to raise (NIMA's mean)."""
 
     def __init__(self, attackers: Sequence[Attacker],
-                 config: ColorGradeConfig = ColorGradeConfig(),
-                 appeal: color_filter.AppealFn | None = None):
+                 config: ColorLUTConfig = ColorLUTConfig(),
+                 appeal: tone_curves.AppealFn | None = None):
         if not attackers:
             raise ValueError("the colour grade needs at least one attacker")
         self.attackers = tuple(attackers)
@@ -180,17 +180,17 @@ class ColorGrade(PhotoAttack):
         self.ghosts = ghost.eroded_ensemble(self.attackers, config.skip_erosion)
         self.appeal = appeal
         self.start = tf.constant(look_table(config.look, config.lattice))
-        self.look_theta = tf.constant(color_filter.look_theta(config.look, _LOOK_PIECES))
+        self.look_theta = tf.constant(tone_curves.look_theta(config.look, _LOOK_PIECES))
         photos = tf.TensorSpec([None, None, None, 3], tf.float32)
         table = tf.TensorSpec([config.lattice] * 3 + [3], tf.float32)
         labels = tuple(fooling.label_spec(config.objective) for _ in self.attackers)
         self.step = tf.function(self._step, input_signature=[
-            photos, photos, color_filter.view_specs(self.attackers), table, table, table,
+            photos, photos, tone_curves.view_specs(self.attackers), table, table, table,
             labels, tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.float32)])
 
     def looked(self, photos):
         """`photos` (0-255) through the look's per-channel curve, on the 0-1 scale."""
-        return color_filter.apply_curve(photos / 255.0, self.look_theta)
+        return tone_curves.apply_curve(photos / 255.0, self.look_theta)
 
     def render(self, photos, table):
         """Float photos or views (0-255) through the grade, 0-255."""
@@ -198,10 +198,10 @@ class ColorGrade(PhotoAttack):
 
     def objective(self, photos, table, labels, seed, looked=None, views=None):
         """-> (total to minimise, per-attacker losses to raise, look distance, appeal);
-        `looked` and `views` as in `color_filter.ColorFilter.objective`."""
+        `looked` and `views` as in `tone_curves.ToneCurves.objective`."""
         config = self.config
         graded = self.render(photos, table)
-        losses, fooling, appeal = color_filter.fooling_and_appeal(
+        losses, fooling, appeal = tone_curves.fooling_and_appeal(
             self, photos, graded, table, labels, seed, views)
         looked = self.looked(photos) if looked is None else looked
         distance = tf.reduce_mean(tf.square(graded / 255.0 - looked))
@@ -216,10 +216,10 @@ class ColorGrade(PhotoAttack):
         with tf.GradientTape() as tape:
             tape.watch(table)
             total = self.objective(photos, table, labels, seed, looked, views)[0]
-        table, first, second = color_filter.adam_update(
+        table, first, second = tone_curves.adam_update(
             table, tape.gradient(total, table), first, second, count, self.config.learning_rate)
         return tf.clip_by_value(table, 0.0, 1.0), first, second, total
 
     def __call__(self, photos, labels: Sequence | None = None, seed=None,
                  views: Sequence | None = None) -> np.ndarray:
-        return color_filter.optimise(self, photos, self.start, labels, seed, views)
+        return tone_curves.optimise(self, photos, self.start, labels, seed, views)
