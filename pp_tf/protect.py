@@ -69,6 +69,8 @@ class ProtectConfig:
     def __post_init__(self):
         gate.QualityGate(self.min_quality)  # validates it
         object.__setattr__(self, "methods", resolve_methods(self.methods))
+        object.__setattr__(self, "settings", {protections.current_name(name): given
+                                              for name, given in self.settings.items()})
         if not self.methods:
             raise ValueError(f"methods must be a non-empty list from {protections.names()}")
         if len(set(self.methods)) != len(self.methods):

@@ -82,6 +82,20 @@ def _show(value) -> str:
     return json.dumps(value) if not isinstance(value, str) or value == _MISSING else repr(value)
 
 
+def differences(old: dict, new: dict, free=frozenset()) -> list[str]:
+    """The names of the settings outside `free` whose values differ (sorted)."""
+    old, new = normalise(old), normalise(new)
+    return [name for name in sorted(set(old) | set(new)) if name not in free
+            and old.get(name, _MISSING) != new.get(name, _MISSING)]
+
+
+def show_differences(old: dict, new: dict, names) -> str:
+    """One line per setting of `names`: `  name: old -> new`."""
+    old, new = normalise(old), normalise(new)
+    return "\n".join(f"  {name}: {_show(old.get(name, _MISSING))} -> "
+                     f"{_show(new.get(name, _MISSING))}" for name in names)
+
+
 def compare(old: dict, new: dict, *, free=frozenset(), allowed=frozenset(), where: str = "",
             step: int | None = None) -> list[dict]:
     """The accepted changes from `old` (a checkpoint's settings) to `new` (this invocation's).
@@ -101,12 +115,10 @@ def compare(old: dict, new: dict, *, free=frozenset(), allowed=frozenset(), wher
         raise SettingsChangedError(
             f"--allow_changed names {', '.join(unknown)}, which are not settings of this run "
             f"(settings: {', '.join(n for n in names if n not in free)})")
-    differing = [name for name in names if name not in free
-                 and old.get(name, _MISSING) != new.get(name, _MISSING)]
+    differing = differences(old, new, free)
     refused = [name for name in differing if name not in allowed]
     if refused:
-        lines = "\n".join(f"  {name}: {_show(old.get(name, _MISSING))} -> "
-                          f"{_show(new.get(name, _MISSING))}" for name in refused)
+        lines = show_differences(old, new, refused)
         raise SettingsChangedError(
             f"{where}: --resume with settings that change the result; differing from the "
             f"checkpoint's:\n{lines}\nRerun with the checkpoint's settings, or accept the changes "

@@ -185,7 +185,7 @@ def train_uap(attacker, images: np.ndarray, config: uap.UAPConfig, output: str,
             `resume` finds checkpoints but none valid.
     """
     if not output.endswith(".npy"):
-        raise ValueError(f"--output must name a .npy file, got {output}")
+        raise ValueError(f"the output must be a .npy file, got {output}")
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     if os.path.exists(output + ".ckpt.npz"):
         raise ValueError(f"{output}.ckpt.npz: a checkpoint in the format of an older pp_tf "
@@ -195,7 +195,8 @@ def train_uap(attacker, images: np.ndarray, config: uap.UAPConfig, output: str,
     report_path = output[: -len(".npy")] + ".json"
     point = verified_checkpoints.resume_point(
         folder, resume, settings, free=FREE_SETTINGS, allow_changed=allow_changed,
-        finished=finished_record(report_path) if resume else None)
+        finished=lambda: finished_record(report_path),
+        old_defaults=dataclasses.asdict(uap.UAPConfig()))
     if point.finished:
         logging.info("%s: finished with these settings; nothing to do", output)
         with open(report_path, encoding="utf-8") as handle:

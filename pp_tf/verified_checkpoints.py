@@ -182,7 +182,7 @@ class ResumePoint:
 
 
 def resume_point(folder: CheckpointFolder, resume: bool, settings: dict, *, free=frozenset(),
-                 allow_changed=(), finished: dict | None = None, choose=None,
+                 allow_changed=(), finished=None, choose=None,
                  old_defaults: dict | None = None) -> ResumePoint:
     """The point a run with `settings` starts from, by one rule for every kind of run.
 
@@ -191,10 +191,12 @@ def resume_point(folder: CheckpointFolder, resume: bool, settings: dict, *, free
     newest that every worker holds), and its recorded settings are compared with
     `settings` by `run_settings.compare` (`free` may differ; `allow_changed` names changes
     accepted on purpose); `old_defaults` fills settings that older checkpoints did not
-    record. `finished` is the record a completed run left, `{"settings", "where"}`, once
-    its checkpoints are gone: a resume onto it is compared the same way, so that a
-    changed setting is refused rather than replacing the finished result; with the same
-    settings there is nothing to do (`ResumePoint.finished`).
+    record (a setting added since then is taken to be at its default). `finished()`
+    returns the record a completed run left, `{"settings", "where"}`, or None; it is read
+    only when there is no checkpoint to resume (the run's checkpoints are removed when it
+    finishes). A resume onto a finished run with other settings is refused rather than
+    replacing its result; with the same settings there is nothing to do
+    (`ResumePoint.finished`).
 
     Raises:
         RunExistsError: checkpoints exist and `resume` is False.
@@ -214,14 +216,17 @@ def resume_point(folder: CheckpointFolder, resume: bool, settings: dict, *, free
             details = "; ".join(skipped) or "no complete checkpoint (no manifest written)"
             raise CheckpointError(f"{folder.folder}: no valid checkpoint to resume from "
                                   f"({details})")
-        if finished is None:
+        record = finished() if finished else None
+        if record is None:
             return ResumePoint(None, [], skipped)
-        where = finished.get("where", "the finished run")
-        if run_settings.compare({**(old_defaults or {}), **finished.get("settings", {})},
-                                settings, free=free, allowed=allowed, where=where):
+        old = {**(old_defaults or {}), **record.get("settings", {})}
+        changed = run_settings.differences(old, settings, free)
+        if changed:
             raise run_settings.SettingsChangedError(
-                f"{where}: the run finished and its checkpoints are gone, so a changed "
-                "setting cannot continue it; write the new run elsewhere")
+                f"{record.get('where', 'the finished run')}: --resume onto a finished run with "
+                f"other settings:\n{run_settings.show_differences(old, settings, changed)}\n"
+                "Its checkpoints are gone, so it cannot go on with them: write the new run "
+                "elsewhere (or rerun without --resume to replace it)")
         return ResumePoint(None, [], skipped, finished=True)
     for problem in skipped:
         logging.warning("--resume: %s", problem)

@@ -75,3 +75,24 @@ def test_usage_errors_exit_2(scripts, script):
     assert statuses["unknown_flag"] == cli.EXIT_USAGE
     # no flags: a missing required flag is usage (2); with none required, main runs (0)
     assert statuses["no_flags"] in (cli.EXIT_DONE, cli.EXIT_USAGE)
+
+
+@pytest.mark.parametrize("module, args", [
+    ("evaluate", ["--input_dir={missing}", "--output_dir={tmp}/report"]),
+    ("protect", ["--input_dir={photos}", "--output_dir={tmp}/out", "--method=pgd",
+                 "--attacker=no_such_model"]),
+    ("train_uap", ["--input_dir={missing}", "--output_dir={tmp}/uap"]),
+    ("demo", ["--input_dir={missing}", "--output_dir={tmp}/demo"]),
+], ids=["evaluate", "protect", "train_uap", "demo"])
+def test_a_bad_value_exits_2_with_a_message_and_no_traceback(tmp_path, module, args):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    from PIL import Image
+
+    Image.new("RGB", (40, 30), (120, 80, 40)).save(photos / "p.png")
+    paths = {"missing": tmp_path / "no_such_folder", "tmp": tmp_path, "photos": photos}
+    done = subprocess.run([sys.executable, "-m", f"pp_tf.scripts.{module}",
+                           *(arg.format(**paths) for arg in args)],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == cli.EXIT_USAGE, done.stderr[-2000:]
+    assert "error: " in done.stderr and "Traceback" not in done.stderr

@@ -216,3 +216,7 @@ def test_a_renamed_method_answers_to_its_old_name_with_a_warning(old, new):
         config = ProtectConfig.from_values([old])
     assert config.methods == (new,) and set(config.settings) == {new}
     assert old not in protections.names()
+    settings = protections.get(new).make_settings({"steps": 7})
+    with pytest.warns(FutureWarning):
+        config = ProtectConfig((old,), {old: settings})
+    assert config.settings == {new: settings}

@@ -283,14 +283,44 @@ def test_resume_onto_a_finished_run(tiny_run, tmp_path, monkeypatch):
     with pytest.raises(SettingsChangedError, match=r"(?s)uap.json: .*xi: 30.0 -> 24.0"):
         uap_run.train_uap(attacker, images, dataclasses.replace(config, xi=24.0), output,
                           resume=True, show_progress=False)
-    with pytest.raises(SettingsChangedError, match="the run finished and its checkpoints are "
-                                                   "gone"):
+    with pytest.raises(SettingsChangedError, match=r"(?s)onto a finished run with other "
+                                                   r"settings:.*max_passes: 4 -> 9"):
         uap_run.train_uap(attacker, images, dataclasses.replace(config, max_passes=9), output,
                           resume=True, show_progress=False, allow_changed=["max_passes"])
     monkeypatch.setattr(uap_run, "make_trainer", None)  # nothing may be trained again
     again = uap_run.train_uap(attacker, images, config, output, resume=True,
                               show_progress=False)
     assert again == json.loads(json.dumps(finished)) and open(output, "rb").read() == result
+
+
+def test_an_old_report_does_not_stop_an_interrupted_run_from_resuming(tiny_run, tmp_path,
+                                                                      monkeypatch):
+    """A report without recorded settings (an older pp_tf's) beside the checkpoints of an
+    interrupted run: --resume goes on from the checkpoints and never reads the report."""
+    attacker, images, config = tiny_run
+    output = str(tmp_path / "uap.npy")
+    straight = uap_run.train_uap(attacker, images, config, str(tmp_path / "a.npy"),
+                                 show_progress=False)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_pass_2(self, step, write, record):
+        real_save(self, step, write, record)
+        if step == 2:
+            raise Stop
+
+    real_save = verified_checkpoints.CheckpointFolder.save
+    monkeypatch.setattr(verified_checkpoints.CheckpointFolder, "save", stop_after_pass_2)
+    with pytest.raises(Stop):
+        uap_run.train_uap(attacker, images, config, output, show_progress=False)
+    monkeypatch.undo()
+    with open(str(tmp_path / "uap.json"), "w") as handle:
+        json.dump({"fooling_rate": 0.5}, handle)  # an older report: no run_settings
+    resumed = uap_run.train_uap(attacker, images, config, output, resume=True,
+                                show_progress=False)
+    assert resumed["resumed_from"].endswith("pass-2")
+    assert resumed["fooling_rate_per_pass"] == straight["fooling_rate_per_pass"]
 
 
 def test_checkpoints_without_resume_are_refused(tiny_run, tmp_path, monkeypatch):

@@ -47,7 +47,7 @@ import numpy as np
 import tensorflow as tf
 
 from pp_tf.attacker import Attacker
-from pp_tf.attacks import tone_curves, fooling, ghost
+from pp_tf.attacks import fooling, ghost, tone_curves
 from pp_tf.attacks.base import PhotoAttack
 from pp_tf.settings import setting
 
@@ -201,11 +201,11 @@ class ColorLUT(PhotoAttack):
         `looked` and `views` as in `tone_curves.ToneCurves.objective`."""
         config = self.config
         graded = self.render(photos, table)
-        losses, fooling, appeal = tone_curves.fooling_and_appeal(
+        losses, fooling_term, appeal = tone_curves.fooling_and_appeal(
             self, photos, graded, table, labels, seed, views)
         looked = self.looked(photos) if looked is None else looked
         distance = tf.reduce_mean(tf.square(graded / 255.0 - looked))
-        total = (-fooling + config.look_weight * distance - config.appeal_weight * appeal
+        total = (-fooling_term + config.look_weight * distance - config.appeal_weight * appeal
                  + config.smoothness * roughness(table)
                  + config.bound_weight * slope_excess(table, config.max_gain, config.max_cross))
         return total, losses, distance, appeal

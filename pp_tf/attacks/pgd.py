@@ -101,6 +101,8 @@ class PGDConfig:
     seed: int = setting(0, fooling.SEED_HELP)
 
     def __post_init__(self):
+        if self.step_size is None:  # what "2 * xi / steps" was written as before
+            object.__setattr__(self, "step_size", 0.0)
         if not 0 < self.xi <= 255:
             raise ValueError(f"xi must be in (0, 255], got {self.xi}")
         if self.steps < 1 or min(self.eot_samples, self.momentum, self.step_size) < 0:

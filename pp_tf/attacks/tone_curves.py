@@ -251,7 +251,7 @@ class ToneCurves(PhotoAttack):
         attacker's view of the photo the curve is for (default: of `photos`)."""
         config = self.config
         filtered = self.render(photos, theta)
-        losses, fooling, appeal = fooling_and_appeal(self, photos, filtered, theta, labels,
+        losses, fooling_term, appeal = fooling_and_appeal(self, photos, filtered, theta, labels,
                                                      seed, views)
         if config.look_distance == "photo":
             looked = self.looked(photos) if looked is None else looked
@@ -260,7 +260,7 @@ class ToneCurves(PhotoAttack):
             grid = tf.linspace(0.0, 1.0, 256)
             shape = apply_curve(tf.tile(grid[:, None], [1, 3]), theta)
             distance = tf.reduce_mean(tf.square(shape - self.target))
-        total = -fooling + config.look_weight * distance - config.appeal_weight * appeal
+        total = -fooling_term + config.look_weight * distance - config.appeal_weight * appeal
         return total, losses, distance, appeal
 
     def _step(self, photos, looked, views, theta, first, second, labels, seed, count):
@@ -340,7 +340,8 @@ def optimise(attack, photos, start, labels: Sequence | None = None, seed=None,
         views = tuple(attacker.view(photos) for attacker in attack.attackers)
     views = tuple(tf.cast(view, tf.float32) for view in views)
     if labels is None:
-        labels = fooling.view_labels(attack.attackers, views, fooling.labels_per_photo(config.objective))
+        labels = fooling.view_labels(attack.attackers, views,
+                                     fooling.labels_per_photo(config.objective))
     labels = tuple(tf.convert_to_tensor(label, tf.int32) for label in labels)
     seed = np.asarray(seed if seed is not None else (config.seed, 0), np.int64)
     base = tf.constant((seed % (2 ** 31)).astype(np.int32))

@@ -90,6 +90,14 @@ class TrainConfig:
         return next(name for name, cls in SETTINGS.items() if type(self.model) is cls)
 
 
+def default_settings(config: TrainConfig) -> dict:
+    """What a checkpoint that lacks a setting (written before the setting existed) is taken
+    to have run with: every default of the run's dataclasses."""
+    return {field.name: field.default
+            for part in (type(config.model), DataConfig, RunConfig)
+            for field in dataclasses.fields(part) if field.default is not dataclasses.MISSING}
+
+
 def settings_record(config: TrainConfig) -> dict:
     """The run's settings as one flat mapping of flag name -> value."""
     record = {"model": config.model_name}

@@ -49,6 +49,7 @@ from pp_tf import image_io, run_settings, verified_checkpoints
 from pp_tf.gan import data, distribute
 from pp_tf.gan.cartoongan_trainer import CartoonGANSettings, CartoonGANTrainer
 from pp_tf.gan.config import (FREE_SETTINGS, MODELS, DataConfig, RunConfig, TrainConfig,
+                              default_settings,
                               settings_record as config_settings)
 from pp_tf.gan.cyclegan_trainer import CycleGANSettings, CycleGANTrainer
 from pp_tf.gan.trainer import Trainer
@@ -167,10 +168,11 @@ def train_gan(config: TrainConfig, strategy: tf.distribute.Strategy | None = Non
         common = distribute.common_values(strategy, [entry.step for entry in valid])
         return next((entry for entry in valid if entry.step in common), None)
 
-    # checkpoints written before --precision existed are float32 runs
+    # a setting added since a checkpoint was written is taken at its default (a run from
+    # before --precision existed was float32, its default)
     point = verified_checkpoints.resume_point(
         folder, run.resume, settings, free=FREE_SETTINGS, allow_changed=run.allow_changed,
-        choose=newest_every_worker_holds, old_defaults={"precision": "float32"})
+        choose=newest_every_worker_holds, old_defaults=default_settings(config))
     restored, skipped, changes = point.entry, point.skipped, point.changes
 
     trainer = build_trainer(config, strategy, feature_extractor)

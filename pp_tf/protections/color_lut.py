@@ -10,6 +10,7 @@ lattice goes into the manifest (`protect.json`) in the node order of a `.cube` f
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import numpy as np
 
@@ -21,6 +22,8 @@ from pp_tf.protections.tone_curves import ColorProtectionSettings, build_color_a
 class ColorLUTSettings(ColorProtectionSettings, color_lut.ColorLUTConfig):
     """`color_lut.ColorLUTConfig` (every setting of the attack, written there) and
     `tone_curves.ColorProtectionSettings`."""
+
+    CONFIG: ClassVar[type] = color_lut.ColorLUTConfig
 
 
 def grade_record(table: np.ndarray, look: str) -> dict:

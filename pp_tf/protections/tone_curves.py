@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Callable
+from typing import Callable, ClassVar
 
 import numpy as np
 import tensorflow as tf
@@ -50,11 +50,8 @@ class ColorProtectionSettings:
             raise ValueError(f"nima: no such SavedModel folder or .keras file {self.nima!r}")
 
     def config(self):
-        """The attack's Config (the first dataclass base after this mixin)."""
-        config_class = next(base for base in type(self).__mro__[1:]
-                            if dataclasses.is_dataclass(base)
-                            and base is not ColorProtectionSettings)
-        return config_of(config_class, self,
+        """The attack's Config (`CONFIG`, which each method names), from these settings."""
+        return config_of(self.CONFIG, self,
                          appeal_weight=self.appeal_weight if self.nima else 0.0)
 
 
@@ -62,6 +59,8 @@ class ColorProtectionSettings:
 class ToneCurvesSettings(ColorProtectionSettings, tone_curves.ToneCurvesConfig):
     """`tone_curves.ToneCurvesConfig` (every setting of the attack, written there) and
     `ColorProtectionSettings`."""
+
+    CONFIG: ClassVar[type] = tone_curves.ToneCurvesConfig
 
 
 def load_appeal(path: str, build: Callable | None = None) -> tone_curves.AppealFn:

@@ -11,10 +11,25 @@ DIRECT_NUM_WORKERS = flags.DEFINE_integer(
 
 
 def parse(argv):
-    """absl's parser that leaves unknown flags to Beam: returns [program, *beam args]."""
+    """absl's parser that leaves Beam's options to Beam: returns [program, *beam args]. A
+    flag that is neither the script's nor a Beam option is a usage error (exit 2), not
+    something Beam would drop with a log line."""
+    import sys
+
+    from apache_beam.options.pipeline_options import PipelineOptions
+
     from pp_tf.scripts import cli
 
-    return cli.parse(argv, known_only=True)
+    program, *passed = cli.parse(argv, known_only=True)
+    beam_names = set(PipelineOptions([]).get_all_options())
+    unknown = [arg for arg in passed if arg.startswith("-")
+               and arg.lstrip("-").split("=")[0].replace("-", "_") not in beam_names]
+    if unknown:
+        sys.stderr.write(f"FATAL Flags parsing error: unknown flags {' '.join(unknown)} (neither "
+                         "this script's nor Beam's options)\n"
+                         "Pass --helpshort or --helpfull to see help on flags.\n")
+        sys.exit(cli.EXIT_USAGE)
+    return [program, *passed]
 
 
 def beam_args(passed_through) -> list[str]:

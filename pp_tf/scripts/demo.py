@@ -25,8 +25,12 @@ _PER_PHOTO = flags.DEFINE_integer(
 
 def main(argv):
     del argv
-    errors = demo.run_demo(_OUTPUT.value, photos=_INPUT.value, perturbation=_PERTURBATION.value,
-                           attacker=_ATTACKER.value, per_photo_limit=_PER_PHOTO.value)
+    try:
+        errors = demo.run_demo(_OUTPUT.value, photos=_INPUT.value,
+                               perturbation=_PERTURBATION.value, attacker=_ATTACKER.value,
+                               per_photo_limit=_PER_PHOTO.value)
+    except (ValueError, FileNotFoundError) as error:  # a missing folder, an unknown attacker
+        cli.fail(error, cli.EXIT_USAGE)
     if errors:
         print(f"{errors} errors (see errors.json files)", file=sys.stderr)
         sys.exit(cli.EXIT_FAILED)

@@ -14,6 +14,7 @@ import typing
 from absl import flags
 
 from pp_tf.models import preprocessing
+from pp_tf import image_io
 from pp_tf.evaluate import EvaluateConfig, run_evaluation
 from pp_tf.scripts import cli
 
@@ -38,13 +39,16 @@ flags.mark_flags_as_required(["input_dir", "output_dir"])
 
 def main(argv):
     del argv
-    config = EvaluateConfig(
-        original_dir=_INPUT.value, protected_dirs=tuple(_PROTECTED.value),
-        attacker=_ATTACKER.value, nima=_NIMA.value, labels=_LABELS.value,
-        labels_space=_LABELS_SPACE.value, output_dir=_OUTPUT.value,
-        run_names=tuple(_NAMES.value) if _NAMES.value else None,
-        after_upload=_AFTER_UPLOAD.value, progress=_PROGRESS.value)
-    evaluation = run_evaluation(config)  # errors were printed on stderr as they happened
+    try:  # a bad folder, attacker or run name: usage; a bad photo is logged and skipped
+        config = EvaluateConfig(
+            original_dir=_INPUT.value, protected_dirs=tuple(_PROTECTED.value),
+            attacker=_ATTACKER.value, nima=_NIMA.value, labels=_LABELS.value,
+            labels_space=_LABELS_SPACE.value, output_dir=_OUTPUT.value,
+            run_names=tuple(_NAMES.value) if _NAMES.value else None,
+            after_upload=_AFTER_UPLOAD.value, progress=_PROGRESS.value)
+        evaluation = run_evaluation(config)  # errors were printed on stderr as they happened
+    except (ValueError, FileNotFoundError, image_io.ImageError) as error:
+        cli.fail(error, cli.EXIT_USAGE)
     print(open(evaluation.paths["report.md"], encoding="utf-8").read())
     print(f"report: {evaluation.paths['report.html']}")
     sys.exit(evaluation.exit_status)

@@ -1,4 +1,5 @@
-r"""Exports models in the TF Serving layout: OUTPUT_DIR/<name>/<version>/ plus OUTPUT_DIR/models.config.
+r"""Exports models in the TF Serving layout: OUTPUT_DIR/<name>/<version>/ plus
+OUTPUT_DIR/models.config.
 
   python -m pp_tf.scripts.export_serving --models=efficientnet_lite0,protect_pgd \
       --output_dir=serving --version=1

@@ -57,7 +57,7 @@ def main(argv):
         raise cli.usage_error(str(error)) from None
     try:
         log = protect_folder(_INPUT.value, _OUTPUT.value, config, show_progress=_PROGRESS.value)
-    except image_io.ImageError as error:
+    except (image_io.ImageError, ValueError) as error:  # the folder itself, an unknown model
         cli.fail(error, cli.EXIT_USAGE)
     print(f"wrote {len(log.written)} photos to {_OUTPUT.value}; {len(log.errors)} errors")
     sys.exit(log.exit_status)

@@ -10,8 +10,6 @@ written is reported on stderr and in OUTPUT_DIR/errors.json, and the others go
 on; the exit status is 1 if any photo failed.
 """
 
-import dataclasses
-
 from absl import flags
 
 from pp_tf import image_io, weights
@@ -36,8 +34,7 @@ _CONVOLUTIONS = flags.DEFINE_enum(
 _INPUT_DIR = cli.input_dir("Folder of photos.")
 _OUTPUT_DIR = cli.output_dir("Where the stylised photos go (not inside --input_dir).")
 # max_side, tile_size, overlap, batch_size: defaults and help from StylizeConfig.
-_TILING = [flags.DEFINE_integer(field.name, field.default, field.metadata["help"])
-           for field in dataclasses.fields(StylizeConfig)]
+_TILING = cli.define_flags(StylizeConfig)
 _OVERWRITE = flags.DEFINE_boolean("overwrite", False, "Replace existing outputs.")
 _PROGRESS = flags.DEFINE_boolean("progress", True, "Show a progress bar.")
 flags.mark_flags_as_required(["generator", "input_dir", "output_dir"])
@@ -46,7 +43,7 @@ flags.mark_flags_as_required(["generator", "input_dir", "output_dir"])
 def main(argv):
     del argv
     try:
-        config = StylizeConfig(**{holder.name: holder.value for holder in _TILING})
+        config = cli.values_of(StylizeConfig, _TILING)
     except ValueError as error:
         raise cli.usage_error(str(error)) from None
     try:

@@ -61,7 +61,8 @@ def main(argv):
     if bool(_INPUT.value) == bool(_TFDS.value):
         raise cli.usage_error("give exactly one of --input_dir and --tfds")
     if bool(_OUTPUT.value) == bool(_OUTPUT_FILE.value):
-        raise cli.usage_error("give --output_dir (and --name)")
+        raise cli.usage_error("give --output_dir (and --name), or the deprecated --output; "
+                              "not both")
     output = _OUTPUT_FILE.value or os.path.join(_OUTPUT.value, _NAME.value + ".npy")
     try:
         config = cli.values_of(UAPConfig, UAP_SETTINGS)
@@ -74,25 +75,29 @@ def main(argv):
     from pp_tf.uap_run import train_uap
     from pp_tf.verified_checkpoints import CheckpointError, RunExistsError
 
-    attackers = load_attackers(_ATTACKER.value)
-    if len(attackers) > 1 and config.mode != "sgd":
-        raise cli.usage_error("an ensemble --attacker needs --mode=sgd")
-    attacker = attackers[0] if len(attackers) == 1 else attackers
-    size = uap_run.training_size(attacker)
-    holdout = None
-    if _INPUT.value:
-        images, paths = views.load_photo_views(_INPUT.value, *size, crops_per_photo=_CROPS.value,
-                                               seed=config.seed)
-        images, _, holdout, held_paths = views.split_holdout(images, paths, _HOLDOUT.value,
-                                                             config.seed)
-        source = {"images": _INPUT.value, "crops_per_photo": _CROPS.value,
-                  "holdout_fraction": _HOLDOUT.value,
-                  "holdout_photos": sorted(os.path.basename(p) for p in held_paths),
-                  "files": run_settings.folder_identity(views.photo_paths(_INPUT.value))}
-    else:
-        images, _ = views.load_tfds_views(_TFDS.value, *size, data_dir=_TFDS_DIR.value)
-        name, _, split = _TFDS.value.partition(":")
-        source = run_settings.tfds_identity(name, split, _TFDS_DIR.value)
+    try:  # an unknown attacker, a folder or data set that cannot be read: usage
+        attackers = load_attackers(_ATTACKER.value)
+        if len(attackers) > 1 and config.mode != "sgd":
+            raise ValueError("an ensemble --attacker needs --mode=sgd")
+        attacker = attackers[0] if len(attackers) == 1 else attackers
+        size = uap_run.training_size(attacker)
+        holdout = None
+        if _INPUT.value:
+            images, paths = views.load_photo_views(_INPUT.value, *size,
+                                                   crops_per_photo=_CROPS.value,
+                                                   seed=config.seed)
+            images, _, holdout, held_paths = views.split_holdout(images, paths,
+                                                                 _HOLDOUT.value, config.seed)
+            source = {"images": _INPUT.value, "crops_per_photo": _CROPS.value,
+                      "holdout_fraction": _HOLDOUT.value,
+                      "holdout_photos": sorted(os.path.basename(p) for p in held_paths),
+                      "files": run_settings.folder_identity(views.photo_paths(_INPUT.value))}
+        else:
+            images, _ = views.load_tfds_views(_TFDS.value, *size, data_dir=_TFDS_DIR.value)
+            name, _, split = _TFDS.value.partition(":")
+            source = run_settings.tfds_identity(name, split, _TFDS_DIR.value)
+    except (ValueError, FileNotFoundError, ImageError) as error:
+        cli.fail(error, cli.EXIT_USAGE)
     try:
         report = train_uap(attacker, images, config, output, resume=_RESUME.value,
                            logdir=_LOGDIR.value, allow_changed=_ALLOW.value, data_source=source,
