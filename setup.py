@@ -4,9 +4,12 @@ import runpy
 
 from setuptools import find_packages, setup
 
-# The console commands, from the scripts' registry (a standard-library file).
-SCRIPTS = runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "pp_tf",
-                                      "scripts", "__init__.py"))["SCRIPTS"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The console commands and the shipped perturbations, from the package's own standard-library
+# modules (the scripts' registry, `pp_tf.bundled`), written once.
+SCRIPTS = runpy.run_path(os.path.join(HERE, "pp_tf", "scripts", "__init__.py"))["SCRIPTS"]
+SHIPPED_PERTURBATIONS = runpy.run_path(os.path.join(HERE, "pp_tf", "bundled.py"))[
+    "SHIPPED_PERTURBATIONS"]
 
 # The bundled photos and the shipped perturbations stay at the repository root
 # (examples/, saved_models/) and go into the wheel as pp_tf/_bundled/<folder>, which
@@ -16,8 +19,7 @@ BUNDLED = {
     "pp_tf._bundled.examples": (
         "examples", ["*.jpg", "*.png", "SOURCES.md", "expected_content.json"]),
     "pp_tf._bundled.saved_models": (
-        "saved_models", [f"uap_efficientnet_{attackers}_linf10{tail}.{ext}"
-                         for attackers in ("lite0", "lite0_lite1") for tail in ("", "_eot")
+        "saved_models", [f"{stem}.{ext}" for stem in SHIPPED_PERTURBATIONS
                          for ext in ("npy", "json", "png")]),
 }
 

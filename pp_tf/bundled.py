@@ -20,6 +20,10 @@ import os
 from importlib import resources
 
 DEFAULT_PERTURBATION = "uap_efficientnet_lite0_lite1_linf10"
+# The shipped perturbations (file stems), each with its .npy, .json and .png; setup.py
+# packages exactly these.
+SHIPPED_PERTURBATIONS = tuple(f"uap_efficientnet_{attackers}_linf10{tail}"
+                              for attackers in ("lite0", "lite0_lite1") for tail in ("", "_eot"))
 FOLDERS = ("examples", "saved_models")
 _SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _extracted = contextlib.ExitStack()  # only used if pp_tf is ever imported from an archive

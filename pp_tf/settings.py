@@ -17,6 +17,13 @@ def setting(default, help_text: str):
     return dataclasses.field(default=default, metadata={"help": help_text})
 
 
+def setting_with_default(base, name: str, default):
+    """Field `name` of dataclass `base` with another default, and the same help: for a
+    subclass whose method is tuned differently."""
+    field = next(f for f in dataclasses.fields(base) if f.name == name)
+    return dataclasses.field(default=default, metadata=field.metadata)
+
+
 def config_of(config_class, settings, **overrides):
     """The `config_class` instance whose every field is the field of `settings` of the same
     name (a protection's Settings extend its attack's Config), with `overrides`."""

@@ -6,7 +6,7 @@ import tensorflow as tf
 from PIL import Image
 
 import tiny_models
-from pp_tf.attacks import tone_curves as cf, fooling
+from pp_tf.attacks import color_attack, fooling
 from pp_tf.attacks import color_lut as cg
 from pp_tf.protect import ProtectConfig
 from test_pgd import other_attacker, protect_noise_photos, tiny_attacker
@@ -19,7 +19,7 @@ def test_the_grade_is_the_identity_at_init_on_every_8_bit_colour(rng):
         np.testing.assert_array_equal(cg.grade_photo(photo, cg.identity_table(lattice)), photo)
 
 
-@pytest.mark.parametrize("look", cf.LOOKS)
+@pytest.mark.parametrize("look", color_attack.LOOKS)
 def test_a_look_table_is_the_look_curve_per_channel_interpolated_between_the_nodes(rng, look):
     """Reference: numpy's 1-D interpolation of the look's curve at the nodes, per channel
     (trilinear interpolation of a map that acts on each channel alone is that)."""
@@ -27,7 +27,7 @@ def test_a_look_table_is_the_look_curve_per_channel_interpolated_between_the_nod
     colours = rng.uniform(0, 1, (500, 3)).astype(np.float32)
     graded = cg.apply_grade(colours, cg.look_table(look, lattice)).numpy()
     grid = np.linspace(0, 1, lattice)
-    nodes = cf.look_curve(look, grid)
+    nodes = color_attack.look_curve(look, grid)
     expected = np.stack([np.interp(colours[:, c], grid, nodes[:, c]) for c in range(3)], -1)
     np.testing.assert_allclose(graded, expected, atol=1e-6)
 
@@ -65,7 +65,7 @@ def test_slope_excess_and_roughness_against_hand_computed_values():
     lattice = 5
     grid = cg.identity_table(lattice)
     r = grid[..., 0]
-    for look in cf.LOOKS:
+    for look in color_attack.LOOKS:
         assert float(cg.slope_excess(cg.look_table(look, lattice), 2.0, 0.5)) == 0.0
     steep = grid.copy()
     steep[..., 0] = 3 * r  # red rises with slope 3 along red: excess 1 on every red edge
@@ -116,7 +116,7 @@ def test_the_look_distance_is_the_mean_squared_change_from_the_look_on_the_pixel
     graded = cg.apply_grade(x, table).numpy()
     # the look's curve, piecewise linear between 65 knots (`color_lut._LOOK_PIECES`)
     grid = np.linspace(0, 1, 65)
-    knots = cf.look_curve("warm", grid)
+    knots = color_attack.look_curve("warm", grid)
     looked = np.stack([np.interp(x[..., c], grid, knots[:, c]) for c in range(3)], -1)
     np.testing.assert_allclose(float(distance), np.mean((graded - looked) ** 2), rtol=1e-4)
 

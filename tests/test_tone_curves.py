@@ -8,7 +8,8 @@ from PIL import Image
 
 import tiny_models
 from pp_tf import export
-from pp_tf.attacks import tone_curves as cf, fooling
+from pp_tf.attacks import color_attack, fooling
+from pp_tf.attacks import tone_curves as cf
 from pp_tf.protect import ProtectConfig
 from pp_tf.protections import tone_curves as cf_method
 from test_pgd import other_attacker, protect_noise_photos, tiny_attacker
@@ -44,10 +45,10 @@ def test_the_lookup_table_at_full_resolution_is_the_curve_on_every_pixel(rng):
         assert (np.diff(table[c].astype(int)) >= 0).all()
 
 
-@pytest.mark.parametrize("look", cf.LOOKS)
+@pytest.mark.parametrize("look", color_attack.LOOKS)
 def test_looks_are_monotone_curves_from_0_to_1(look):
     x = np.linspace(0, 1, 256)
-    y = cf.look_curve(look, x)
+    y = color_attack.look_curve(look, x)
     assert (np.diff(y, axis=0) >= 0).all()
     np.testing.assert_allclose(y[0], 0, atol=1e-6)
     np.testing.assert_allclose(y[-1], 1, atol=1e-6)
@@ -93,7 +94,7 @@ def test_the_photo_look_distance_is_the_mean_squared_change_from_the_look_on_the
                                 tf.constant([0, 0]))[2]
     grid = np.linspace(0, 1, pieces + 1)
     knots = np.concatenate([np.zeros((3, 1)), np.cumsum(theta, 1) / theta.sum(1, keepdims=True)], 1)
-    target = cf.look_curve(look, grid)
+    target = color_attack.look_curve(look, grid)
     x = photos / 255.0
     filtered = np.stack([np.interp(x[..., c], grid, knots[c]) for c in range(3)], -1)
     looked = np.stack([np.interp(x[..., c], grid, target[:, c]) for c in range(3)], -1)
@@ -117,7 +118,7 @@ def test_the_band_projection_keeps_a_monotone_curve_within_max_change_of_the_loo
     assert (projected >= -1e-7).all()
     x = np.linspace(0, 1, 1001)
     y = cf.curve(x[:, None].repeat(3, 1).astype(np.float32), projected).numpy()
-    look_knots = cf.look_curve("warm", np.linspace(0, 1, pieces + 1))
+    look_knots = color_attack.look_curve("warm", np.linspace(0, 1, pieces + 1))
     look = np.stack([np.interp(x, np.linspace(0, 1, pieces + 1), look_knots[:, c])
                      for c in range(3)], -1)
     assert np.abs(y - look).max() <= 0.05 + 1e-5

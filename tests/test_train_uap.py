@@ -123,6 +123,25 @@ def tiny_run():
     return attacker, images, config
 
 
+def interrupted_after_pass(last: int, monkeypatch, attacker, images, config, output) -> None:
+    """A run at `output` stopped (an exception) once the checkpoint of pass `last` is saved."""
+
+    class Stop(Exception):
+        pass
+
+    real_save = verified_checkpoints.CheckpointFolder.save
+
+    def save_then_stop(self, step, write, record):
+        real_save(self, step, write, record)
+        if step == last:
+            raise Stop
+
+    monkeypatch.setattr(verified_checkpoints.CheckpointFolder, "save", save_then_stop)
+    with pytest.raises(Stop):
+        uap_run.train_uap(attacker, images, config, output, show_progress=False)
+    monkeypatch.undo()
+
+
 def test_failed_write_corrupted_checkpoint_and_changed_settings(tiny_run, tmp_path, monkeypatch):
     attacker, images, config = tiny_run
     straight = uap_run.train_uap(attacker, images, config, str(tmp_path / "a" / "uap.npy"),
@@ -175,19 +194,7 @@ def test_allowed_change_is_accepted_and_recorded(tiny_run, tmp_path, monkeypatch
     attacker, images, config = tiny_run
     output = str(tmp_path / "uap.npy")
 
-    class Stop(Exception):
-        pass
-
-    real_save = verified_checkpoints.CheckpointFolder.save
-
-    def stop_after_pass_1(self, step, write, record):
-        real_save(self, step, write, record)
-        raise Stop
-
-    monkeypatch.setattr(verified_checkpoints.CheckpointFolder, "save", stop_after_pass_1)
-    with pytest.raises(Stop):
-        uap_run.train_uap(attacker, images, config, output, show_progress=False)
-    monkeypatch.undo()
+    interrupted_after_pass(1, monkeypatch, attacker, images, config, output)
     with pytest.raises(SettingsChangedError, match="--allow_changed names nonsense"):
         uap_run.train_uap(attacker, images, config, output, resume=True, show_progress=False,
                           allow_changed=["nonsense"])
@@ -301,20 +308,7 @@ def test_an_old_report_does_not_stop_an_interrupted_run_from_resuming(tiny_run, 
     output = str(tmp_path / "uap.npy")
     straight = uap_run.train_uap(attacker, images, config, str(tmp_path / "a.npy"),
                                  show_progress=False)
-
-    class Stop(Exception):
-        pass
-
-    def stop_after_pass_2(self, step, write, record):
-        real_save(self, step, write, record)
-        if step == 2:
-            raise Stop
-
-    real_save = verified_checkpoints.CheckpointFolder.save
-    monkeypatch.setattr(verified_checkpoints.CheckpointFolder, "save", stop_after_pass_2)
-    with pytest.raises(Stop):
-        uap_run.train_uap(attacker, images, config, output, show_progress=False)
-    monkeypatch.undo()
+    interrupted_after_pass(2, monkeypatch, attacker, images, config, output)
     with open(str(tmp_path / "uap.json"), "w") as handle:
         json.dump({"fooling_rate": 0.5}, handle)  # an older report: no run_settings
     resumed = uap_run.train_uap(attacker, images, config, output, resume=True,
@@ -327,17 +321,6 @@ def test_checkpoints_without_resume_are_refused(tiny_run, tmp_path, monkeypatch)
     attacker, images, config = tiny_run
     output = str(tmp_path / "uap.npy")
 
-    class Stop(Exception):
-        pass
-
-    def stop_after_pass_1(self, step, write, record):
-        real_save(self, step, write, record)
-        raise Stop
-
-    real_save = verified_checkpoints.CheckpointFolder.save
-    monkeypatch.setattr(verified_checkpoints.CheckpointFolder, "save", stop_after_pass_1)
-    with pytest.raises(Stop):
-        uap_run.train_uap(attacker, images, config, output, show_progress=False)
-    monkeypatch.undo()
+    interrupted_after_pass(1, monkeypatch, attacker, images, config, output)
     with pytest.raises(verified_checkpoints.RunExistsError, match="pass --resume"):
         uap_run.train_uap(attacker, images, config, output, show_progress=False)

@@ -31,7 +31,7 @@ attackers' rate on the tuning photos; and the members' losses combine as a soft 
 (`ensemble_loss="softmin"`), so that the attacker fooled least gets the most weight: with
 the sum, Lite1 lagged behind Lite0 (BUILD_NOTES, "Protections": `color_lut`). Through
 `protect`, each attacker sees its own view of the full-resolution photo, graded
-(`tone_curves.fooling_and_appeal`). And the steps see the
+(`color_attack.fooling_and_appeal`). And the steps see the
 attackers as ghosts (`ghost`, `skip_erosion` 0.22, Li et al., AAAI 2020): every residual
 shortcut scaled by a fresh random factor, so the grade fits a family of perturbed copies
 of the trained attackers rather than their quirks; it moved the unseen attacker's label
@@ -47,9 +47,9 @@ import numpy as np
 import tensorflow as tf
 
 from pp_tf.attacker import Attacker
-from pp_tf.attacks import fooling, ghost, tone_curves
+from pp_tf.attacks import color_attack, fooling, ghost, tone_curves
 from pp_tf.attacks.base import PhotoAttack
-from pp_tf.settings import setting
+from pp_tf.settings import setting, setting_with_default
 
 # The pieces of the look's per-channel curve that the distance is measured against.
 _LOOK_PIECES = 64
@@ -62,7 +62,7 @@ def identity_table(size: int) -> np.ndarray:
 
 def look_table(look: str, size: int) -> np.ndarray:
     """The lattice of a look: each channel through the look's curve (`tone_curves`)."""
-    curve = tone_curves.look_curve(look, np.linspace(0.0, 1.0, size))  # [size, 3]
+    curve = color_attack.look_curve(look, np.linspace(0.0, 1.0, size))  # [size, 3]
     r, g, b = np.meshgrid(curve[:, 0], curve[:, 1], curve[:, 2], indexing="ij")
     return np.stack([r, g, b], -1).astype(np.float32)
 
@@ -127,15 +127,23 @@ def slope_excess(table, max_gain: float, max_cross: float):
     return total
 
 
-@dataclasses.dataclass(frozen=True)
-class ColorLUTConfig:
-    """Settings of a colour-grade run."""
+def tuned(name: str, default):
+    """A shared colour-attack setting with the table's own default (the help is shared)."""
+    return setting_with_default(color_attack.ColorAttackConfig, name, default)
 
+
+@dataclasses.dataclass(frozen=True)
+class ColorLUTConfig(color_attack.ColorAttackConfig):
+    """Settings of a colour-lookup-table run: the colour attacks' shared settings, six of them
+    tuned for the table, and the table's own."""
+
+    steps: int = tuned("steps", 120)
+    learning_rate: float = tuned("learning_rate", 0.01)  # Adam's step on the nodes (0-1)
+    look_weight: float = tuned("look_weight", 70.0)
+    ensemble_loss: color_attack.EnsembleLoss = tuned("ensemble_loss", "softmin")
+    plain_view: bool = tuned("plain_view", True)
+    skip_erosion: float = tuned("skip_erosion", 0.22)
     lattice: int = setting(9, "Nodes per axis of the grade's RGB lattice.")
-    steps: int = setting(120, fooling.STEPS_HELP)
-    learning_rate: float = setting(0.01, tone_curves.LEARNING_RATE_HELP)
-    look: tone_curves.Look = setting("natural", tone_curves.LOOK_HELP)
-    look_weight: float = setting(70.0, tone_curves.LOOK_WEIGHT_HELP)
     smoothness: float = setting(10.0, "Weight of the grade's roughness (squared second "
                                       "differences of its lattice, `roughness`).")
     max_gain: float = setting(2.0, "Steepest a channel may rise with itself in the grade (1: "
@@ -144,24 +152,14 @@ class ColorLUTConfig:
                                     "(0: none).")
     bound_weight: float = setting(1000.0, "Weight of the grade's slopes beyond --max_gain and "
                                           "--max_cross (`slope_excess`).")
-    objective: fooling.Objective = setting("ce", fooling.OBJECTIVE_HELP)
-    confidence: float = setting(12.0, fooling.CONFIDENCE_HELP)
-    ensemble_loss: tone_curves.EnsembleLoss = setting("softmin",
-                                                       tone_curves.ENSEMBLE_LOSS_HELP)
-    appeal_weight: float = setting(0.0, tone_curves.APPEAL_WEIGHT_HELP)
-    eot_samples: int = setting(1, fooling.EOT_HELP)
-    plain_view: bool = setting(True, tone_curves.PLAIN_VIEW_HELP)
-    diversity: float = setting(0.5, fooling.DIVERSITY_HELP)
-    skip_erosion: float = setting(0.22, tone_curves.SKIP_EROSION_HELP)
-    seed: int = setting(0, fooling.SEED_HELP)
 
     def __post_init__(self):
-        if self.lattice < 2 or self.steps < 1 or self.learning_rate <= 0:
-            raise ValueError(f"need lattice >= 2, steps >= 1, learning_rate > 0: {self}")
+        super().__post_init__()
+        if self.lattice < 2:
+            raise ValueError(f"need lattice >= 2: {self}")
         if min(self.smoothness, self.bound_weight, self.max_cross) < 0 or self.max_gain <= 0:
             raise ValueError(f"smoothness, bound_weight and max_cross must be >= 0 and "
                              f"max_gain > 0: {self}")
-        tone_curves.check_shared_settings(self)
 
 
 class ColorLUT(PhotoAttack):
@@ -172,7 +170,7 @@ class ColorLUT(PhotoAttack):
 
     def __init__(self, attackers: Sequence[Attacker],
                  config: ColorLUTConfig = ColorLUTConfig(),
-                 appeal: tone_curves.AppealFn | None = None):
+                 appeal: color_attack.AppealFn | None = None):
         if not attackers:
             raise ValueError("the colour grade needs at least one attacker")
         self.attackers = tuple(attackers)
@@ -185,7 +183,7 @@ class ColorLUT(PhotoAttack):
         table = tf.TensorSpec([config.lattice] * 3 + [3], tf.float32)
         labels = tuple(fooling.label_spec(config.objective) for _ in self.attackers)
         self.step = tf.function(self._step, input_signature=[
-            photos, photos, tone_curves.view_specs(self.attackers), table, table, table,
+            photos, photos, color_attack.view_specs(self.attackers), table, table, table,
             labels, tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.float32)])
 
     def looked(self, photos):
@@ -201,7 +199,7 @@ class ColorLUT(PhotoAttack):
         `looked` and `views` as in `tone_curves.ToneCurves.objective`."""
         config = self.config
         graded = self.render(photos, table)
-        losses, fooling_term, appeal = tone_curves.fooling_and_appeal(
+        losses, fooling_term, appeal = color_attack.fooling_and_appeal(
             self, photos, graded, table, labels, seed, views)
         looked = self.looked(photos) if looked is None else looked
         distance = tf.reduce_mean(tf.square(graded / 255.0 - looked))
@@ -216,10 +214,10 @@ class ColorLUT(PhotoAttack):
         with tf.GradientTape() as tape:
             tape.watch(table)
             total = self.objective(photos, table, labels, seed, looked, views)[0]
-        table, first, second = tone_curves.adam_update(
+        table, first, second = color_attack.adam_update(
             table, tape.gradient(total, table), first, second, count, self.config.learning_rate)
         return tf.clip_by_value(table, 0.0, 1.0), first, second, total
 
     def __call__(self, photos, labels: Sequence | None = None, seed=None,
                  views: Sequence | None = None) -> np.ndarray:
-        return tone_curves.optimise(self, photos, self.start, labels, seed, views)
+        return color_attack.optimise(self, photos, self.start, labels, seed, views)

@@ -27,41 +27,21 @@ of the photo and applied at full resolution as an exact 256-entry lookup
 table per channel (`lookup_table`, `apply_lookup_table`).
 
 The optimisation loop, the fooling and appeal terms and the Adam step are shared with
-`color_lut` (`optimise`, `fooling_and_appeal`, `adam_update`).
+`color_lut` (`color_attack.optimise`, `color_attack.fooling_and_appeal`, `color_attack.adam_update`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Literal, Sequence, get_args
+from typing import Literal, Sequence
 
 import numpy as np
 import tensorflow as tf
 
 from pp_tf.attacker import Attacker
-from pp_tf.attacks import fooling, ghost
+from pp_tf.attacks import color_attack, fooling, ghost
 from pp_tf.attacks.base import PhotoAttack
 from pp_tf.settings import setting
-
-Look = Literal["natural", "vivid", "warm"]
-EnsembleLoss = Literal["sum", "softmin"]
-LOOKS: tuple[str, ...] = ("natural", "vivid", "warm")
-AppealFn = Callable[[tf.Tensor], tf.Tensor]  # float photos [b, h, w, 3] 0-255 -> score [b]
-
-# The settings the colour filter and the colour grade share have one help text each.
-LEARNING_RATE_HELP = "Adam learning rate of the curve parameters or grade lattice nodes."
-LOOK_HELP = ("Colours the filter or grade stays near: natural (the photo's own), vivid (a "
-             "contrast S-curve), warm (red up, blue down).")
-LOOK_WEIGHT_HELP = "Weight of the mean squared distance from the look (0-1 scale)."
-ENSEMBLE_LOSS_HELP = ("How the attackers' fooling losses add up: sum, or softmin (n times their "
-                      "soft minimum: the attacker fooled least gets the most weight).")
-APPEAL_WEIGHT_HELP = "Weight of NIMA's mean score when an appeal model (--nima) is given."
-PLAIN_VIEW_HELP = ("Also the attackers' plain view of the photo at every step, beside the "
-                   "EOT draws.")
-SKIP_EROSION_HELP = ("Ghost surrogates: each step sees the attackers with every residual "
-                     "shortcut scaled by a random factor in [1 - e, 1 + e] (0: the attackers "
-                     "as they are).")
-
 
 def curve(x, theta):
     """The paper's formula: `x` float in [0, 1] `[..., 3]`, `theta` `[3, K]` -> `y` `[..., 3]`.
@@ -121,35 +101,10 @@ def apply_lookup_table(photo: np.ndarray, table: np.ndarray) -> np.ndarray:
     return np.stack([table[c][photo[..., c]] for c in range(3)], -1)
 
 
-def look_curve(look: str, x):
-    """The target curve of a look at `x` `[n]` in [0, 1] -> `[n, 3]` (monotone, 0 -> 0, 1 -> 1)."""
-    x = np.asarray(x, np.float64)
-    if look == "natural":
-        out = np.stack([x, x, x], -1)
-    elif look == "vivid":  # an S-curve: slope 0.65 in the shadows and highlights, 1.35 mid-tones
-        s = x - 0.35 * np.sin(2 * np.pi * x) / (2 * np.pi)
-        out = np.stack([s, s, s], -1)
-    elif look == "warm":  # red up, blue down: gamma curves
-        out = np.stack([x ** 0.85, x ** 0.97, x ** 1.2], -1)
-    else:
-        raise ValueError(f"look must be one of {LOOKS}, got {look!r}")
-    return out.astype(np.float32)
-
-
 def look_theta(look: str, pieces: int) -> np.ndarray:
     """The `[3, K]` parameters whose curve passes through the look's curve at every k/K."""
-    at_knots = look_curve(look, np.linspace(0.0, 1.0, pieces + 1))  # [K + 1, 3]
+    at_knots = color_attack.look_curve(look, np.linspace(0.0, 1.0, pieces + 1))  # [K + 1, 3]
     return (np.diff(at_knots, axis=0).T * pieces).astype(np.float32)
-
-
-def adam_update(params, gradient, first, second, count, learning_rate: float):
-    """One Adam step (Kingma & Ba; beta 0.9, 0.999) down `gradient`, `count` the 1-based
-    step: -> (params, first moment, second moment)."""
-    beta1, beta2 = 0.9, 0.999
-    first = beta1 * first + (1 - beta1) * gradient
-    second = beta2 * second + (1 - beta2) * tf.square(gradient)
-    corrected = (first / (1 - beta1 ** count)) / (tf.sqrt(second / (1 - beta2 ** count)) + 1e-8)
-    return params - learning_rate * corrected, first, second
 
 
 def identity_theta(pieces: int) -> np.ndarray:
@@ -157,14 +112,11 @@ def identity_theta(pieces: int) -> np.ndarray:
 
 
 @dataclasses.dataclass(frozen=True)
-class ToneCurvesConfig:
-    """Settings of a colour-filter run."""
+class ToneCurvesConfig(color_attack.ColorAttackConfig):
+    """Settings of a tone-curve run: the colour attacks' shared settings (their defaults are
+    this method's), and the curve's own."""
 
     pieces: int = setting(32, "Pieces of each channel's tone curve.")
-    steps: int = setting(150, fooling.STEPS_HELP)
-    learning_rate: float = setting(0.1, LEARNING_RATE_HELP)
-    look: Look = setting("natural", LOOK_HELP)
-    look_weight: float = setting(50.0, LOOK_WEIGHT_HELP)
     look_distance: Literal["curve", "photo"] = setting(
         "photo", "Where --look_weight's distance is measured: between the curves over all "
                  "256 levels, or on the photo's pixels (the photo through the curve against "
@@ -172,43 +124,16 @@ class ToneCurvesConfig:
     max_change: float = setting(0.0, "Most an 8-bit value may move from the look's curve, "
                                      "0-255 scale (0: no bound); the curve is projected into "
                                      "that band after every step.")
-    objective: fooling.Objective = setting("ce", fooling.OBJECTIVE_HELP)
-    confidence: float = setting(12.0, fooling.CONFIDENCE_HELP)
-    ensemble_loss: EnsembleLoss = setting("sum", ENSEMBLE_LOSS_HELP)
-    appeal_weight: float = setting(0.0, APPEAL_WEIGHT_HELP)
-    eot_samples: int = setting(1, fooling.EOT_HELP)
-    plain_view: bool = setting(False, PLAIN_VIEW_HELP)
-    diversity: float = setting(0.5, fooling.DIVERSITY_HELP)
-    skip_erosion: float = setting(0.0, SKIP_EROSION_HELP)
-    seed: int = setting(0, fooling.SEED_HELP)
 
     def __post_init__(self):
-        if self.pieces < 2 or self.steps < 1 or self.learning_rate <= 0:
-            raise ValueError(f"need pieces >= 2, steps >= 1, learning_rate > 0: {self}")
+        super().__post_init__()
+        if self.pieces < 2:
+            raise ValueError(f"need pieces >= 2: {self}")
         if self.look_distance not in ("curve", "photo"):
             raise ValueError(f"look_distance must be 'curve' or 'photo', got "
                              f"{self.look_distance!r}")
         if self.max_change < 0:
             raise ValueError(f"max_change must be >= 0, got {self.max_change}")
-        check_shared_settings(self)
-
-
-def check_shared_settings(config) -> None:
-    """Raises ValueError unless the settings that `ToneCurvesConfig` and
-    `color_lut.ColorLUTConfig` share are valid: the look, the look and appeal
-    weights and EOT draws (>= 0), input diversity (a probability), the skip erosion (in
-    [0, 1)), the objective and the ensemble loss."""
-    if config.look not in LOOKS:
-        raise ValueError(f"look must be one of {LOOKS}, got {config.look!r}")
-    if min(config.look_weight, config.appeal_weight, config.eot_samples) < 0:
-        raise ValueError(f"look_weight, appeal_weight and eot_samples must be >= 0: {config}")
-    if not 0 <= config.diversity <= 1:
-        raise ValueError(f"diversity is a probability, got {config.diversity}")
-    ghost.check_skip_erosion(config.skip_erosion)
-    fooling.check_objective(config.objective)
-    if config.ensemble_loss not in get_args(EnsembleLoss):
-        raise ValueError(f"ensemble_loss must be one of {get_args(EnsembleLoss)}, got "
-                         f"{config.ensemble_loss!r}")
 
 
 class ToneCurves(PhotoAttack):
@@ -220,21 +145,22 @@ class ToneCurves(PhotoAttack):
     """
 
     def __init__(self, attackers: Sequence[Attacker],
-                 config: ToneCurvesConfig = ToneCurvesConfig(), appeal: AppealFn | None = None):
+                 config: ToneCurvesConfig = ToneCurvesConfig(),
+                 appeal: color_attack.AppealFn | None = None):
         if not attackers:
             raise ValueError("the colour filter needs at least one attacker")
         self.attackers = tuple(attackers)
         self.config = config
         self.ghosts = ghost.eroded_ensemble(self.attackers, config.skip_erosion)
         self.appeal = appeal
-        self.target = tf.constant(look_curve(config.look, np.linspace(0, 1, 256)))  # [256, 3]
+        self.target = tf.constant(color_attack.look_curve(config.look, np.linspace(0, 1, 256)))  # [256, 3]
         self.target_theta = tf.constant(look_theta(config.look, config.pieces))
         self.target_knots = knots(self.target_theta)
         photos = tf.TensorSpec([None, None, None, 3], tf.float32)
         theta = tf.TensorSpec([3, config.pieces], tf.float32)
         labels = tuple(fooling.label_spec(config.objective) for _ in self.attackers)
         self.step = tf.function(self._step, input_signature=[
-            photos, photos, view_specs(self.attackers), theta, theta, theta, labels,
+            photos, photos, color_attack.view_specs(self.attackers), theta, theta, theta, labels,
             tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.float32)])
 
     def looked(self, photos):
@@ -251,7 +177,7 @@ class ToneCurves(PhotoAttack):
         attacker's view of the photo the curve is for (default: of `photos`)."""
         config = self.config
         filtered = self.render(photos, theta)
-        losses, fooling_term, appeal = fooling_and_appeal(self, photos, filtered, theta, labels,
+        losses, fooling_term, appeal = color_attack.fooling_and_appeal(self, photos, filtered, theta, labels,
                                                      seed, views)
         if config.look_distance == "photo":
             looked = self.looked(photos) if looked is None else looked
@@ -268,7 +194,7 @@ class ToneCurves(PhotoAttack):
         with tf.GradientTape() as tape:
             tape.watch(theta)
             total = self.objective(photos, theta, labels, seed, looked, views)[0]
-        theta, first, second = adam_update(theta, tape.gradient(total, theta), first, second,
+        theta, first, second = color_attack.adam_update(theta, tape.gradient(total, theta), first, second,
                                            count, self.config.learning_rate)
         theta = tf.maximum(theta, 0.0)
         # All-zero theta in a channel would make the curve undefined: keep a floor on the sum.
@@ -279,78 +205,6 @@ class ToneCurves(PhotoAttack):
 
     def __call__(self, photos, labels: Sequence | None = None, seed=None,
                  views: Sequence | None = None) -> np.ndarray:
-        return optimise(self, photos, self.target_theta, labels, seed, views)
+        return color_attack.optimise(self, photos, self.target_theta, labels, seed, views)
 
 
-def view_specs(attackers: Sequence[Attacker]) -> tuple[tf.TensorSpec, ...]:
-    """The `tf.function` signature of each attacker's views `[b, crop, crop, 3]`."""
-    return tuple(tf.TensorSpec([None, a.view.crop_size, a.view.crop_size, 3], tf.float32)
-                 for a in attackers)
-
-
-def fooling_and_appeal(attack, photos, filtered, params, labels, seed, views=None):
-    """The terms that the colour attacks (`ToneCurves`, `color_lut.ColorLUT`) share:
-    -> (the loss each attacker should raise, the fooling term: their sum, or with
-    `ensemble_loss="softmin"` n times their soft minimum, averaged over the photos; the
-    appeal score of the `filtered` photos or 0).
-
-    The soft minimum, -log sum_i exp(-loss_i) (a temperature of one nat), gives each
-    member the gradient weight softmax(-loss)_i: the member that is fooled least gets
-    the most, where the sum lets the optimiser keep raising the member that is easiest
-    to fool. Times n, it equals the sum when all members' losses are equal.
-
-    Each attacker sees `attack.render(view, params)`, through its ghost (`attack.ghosts`,
-    the attacker itself without skip erosion): its view of the unfiltered photo
-    (`views`, default: of `photos`), filtered. A global colour map nearly commutes with
-    the view's resize, so the caller can hand in the views of the full-resolution photo
-    (`fooling.view_losses`), where the filtered working copy's views would differ by a second
-    resampling: on one tuning photo, a grade optimised through those views left Lite0's
-    label at rank 38 there and at rank 7 on the full photo (BUILD_NOTES, "Protections":
-    colour attacks grade the full photo's views).
-    """
-    config = attack.config
-    if views is None:
-        views = tuple(attacker.view(photos) for attacker in attack.attackers)
-    losses = fooling.view_losses(tuple(member.attacker for member in attack.ghosts),
-                             tuple(attack.render(view, params) for view in views), labels,
-                             seed, eot_samples=config.eot_samples, diversity=config.diversity,
-                             plain_view=config.plain_view, objective=config.objective,
-                             confidence=config.confidence)
-    appeal = (tf.reduce_mean(attack.appeal(filtered)) if attack.appeal is not None
-              else tf.constant(0.0))
-    if config.ensemble_loss == "softmin":
-        members = tf.stack(losses, 0)  # [n, b]
-        combined = -len(losses) * tf.reduce_logsumexp(-members, 0)
-    else:
-        combined = tf.add_n(list(losses))
-    return losses, tf.reduce_mean(combined), appeal
-
-
-def optimise(attack, photos, start, labels: Sequence | None = None, seed=None,
-             views: Sequence | None = None) -> np.ndarray:
-    """`attack.config.steps` of `attack.step` (-> parameters, Adam's moments, total) from
-    the parameters `start`, on `photos` (0-255) and each attacker's `views` of them
-    (default: its view of `photos`; or of the full-resolution photo that `photos` is a
-    working copy of), against each attacker's clean labels on its view unless `labels`
-    are given: -> the last parameters. The ghosts (`attack.ghosts`) are reseeded from
-    `seed` first, so a photo gets the same grade in any run."""
-    config = attack.config
-    photos = tf.cast(tf.convert_to_tensor(photos), tf.float32)
-    if views is None:
-        views = tuple(attacker.view(photos) for attacker in attack.attackers)
-    views = tuple(tf.cast(view, tf.float32) for view in views)
-    if labels is None:
-        labels = fooling.view_labels(attack.attackers, views,
-                                     fooling.labels_per_photo(config.objective))
-    labels = tuple(tf.convert_to_tensor(label, tf.int32) for label in labels)
-    seed = np.asarray(seed if seed is not None else (config.seed, 0), np.int64)
-    base = tf.constant((seed % (2 ** 31)).astype(np.int32))
-    ghost.reseed(attack.ghosts, seed)
-    looked = attack.looked(photos)  # the same at every step
-    params = tf.convert_to_tensor(start, tf.float32)
-    first = second = tf.zeros_like(params)
-    for step in range(config.steps):
-        params, first, second, _ = attack.step(
-            photos, looked, views, params, first, second, labels,
-            base + tf.constant([0, 1000 * (step + 1)]), tf.constant(step + 1, tf.float32))
-    return params.numpy()

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from pp_tf import attacker as attacker_lib
 from pp_tf import models
-from pp_tf.attacks import tone_curves
+from pp_tf.attacks import color_attack, tone_curves
 from pp_tf.protections.base import OUTSIDE_GATE, PhotoContext, Prepared, Protection, register
 from pp_tf.protections.pgd import (ATTACKER_HELP, WORKING_SIZE_HELP, attack_working_photo,
                                    check_attacker_and_working_size)
@@ -40,7 +40,7 @@ class ColorProtectionSettings:
 
     attacker: str = setting(models.TRAINED_ATTACKERS, ATTACKER_HELP)
     nima: str | None = setting(None, NIMA_HELP)
-    appeal_weight: float = setting(1.0, tone_curves.APPEAL_WEIGHT_HELP)
+    appeal_weight: float = setting(1.0, color_attack.APPEAL_WEIGHT_HELP)
     working_size: int = setting(0, WORKING_SIZE_HELP)
 
     def __post_init__(self):
@@ -63,7 +63,7 @@ class ToneCurvesSettings(ColorProtectionSettings, tone_curves.ToneCurvesConfig):
     CONFIG: ClassVar[type] = tone_curves.ToneCurvesConfig
 
 
-def load_appeal(path: str, build: Callable | None = None) -> tone_curves.AppealFn:
+def load_appeal(path: str, build: Callable | None = None) -> color_attack.AppealFn:
     """NIMA's mean score as a differentiable function of float photos (0-255, any size).
 
     `path` is a `.keras` model (0-255 pixels at 224 -> 10 score probabilities; loaded
