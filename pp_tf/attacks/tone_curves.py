@@ -153,7 +153,8 @@ class ToneCurves(PhotoAttack):
         self.config = config
         self.ghosts = ghost.eroded_ensemble(self.attackers, config.skip_erosion)
         self.appeal = appeal
-        self.target = tf.constant(color_attack.look_curve(config.look, np.linspace(0, 1, 256)))  # [256, 3]
+        self.target = tf.constant(  # [256, 3]
+            color_attack.look_curve(config.look, np.linspace(0, 1, 256)))
         self.target_theta = tf.constant(look_theta(config.look, config.pieces))
         self.target_knots = knots(self.target_theta)
         photos = tf.TensorSpec([None, None, None, 3], tf.float32)

@@ -90,22 +90,26 @@ def hold(original: np.ndarray, result: np.ndarray, gate: QualityGate,
     if reason:
         return result, {"not_measured": reason}
     saved = saved or (lambda photo: photo)
-    quality = measures.photo_quality(original, saved(result))
+    reference = measures.at_scored_size(original)  # once, not at every scoring
+
+    def quality_of(photo) -> measures.PhotoQuality:  # the photo as it will be written
+        ssimulacra2, gmsd = measures.scores_at_size(reference,
+                                                    measures.at_scored_size(saved(photo)))
+        return measures.PhotoQuality(ssimulacra2=float(ssimulacra2[0]), gmsd=float(gmsd[0]))
+
+    quality = quality_of(result)
     record = {"full_ssimulacra2": round(quality.ssimulacra2, 2)}
     strength, photo = 1.0, result
     if gate.on and quality.ssimulacra2 < gate.min_quality:
-        reference = measures.at_scored_size(original)  # once, not at every scoring
 
         def score(strength):
-            photo = saved(blend(original, result, float(strength)))
-            ssimulacra2, gmsd = measures.scores_at_size(reference,
-                                                        measures.at_scored_size(photo))
-            return ssimulacra2[0], gmsd[0]
+            scored = quality_of(blend(original, result, float(strength)))
+            return scored.ssimulacra2, scored.gmsd
 
         strength, ssimulacra2, gmsd = (float(value) for value in search_strength(
             score, quality.ssimulacra2, gate))
         photo = blend(original, result, strength)
-        quality = (measures.photo_quality(original, saved(photo)) if strength == 0
+        quality = (quality_of(photo) if strength == 0
                    else measures.PhotoQuality(ssimulacra2=ssimulacra2, gmsd=gmsd))
     return photo, {**record, "strength": round(strength, 4),
                    "ssimulacra2": round(quality.ssimulacra2, 2),

@@ -3,8 +3,8 @@
 * Folders: `--input_dir` is what a script reads, `--output_dir` what it writes (a script
   with two inputs names the second for what it holds: `--protected_dir`).
 * Attackers: `--attacker`, a comma-separated list of architecture names or SavedModel
-  folders. A script that optimises against attackers defaults to
-  `models.TRAINED_ATTACKERS`; a script that scores photos defaults to
+  folders. A protection optimises against `models.TRAINED_ATTACKERS` (its settings'
+  default, `protect`'s flag); a script that scores photos defaults to
   `models.EVALUATED_ATTACKERS`, the trained ones plus the unseen one, so that a default
   evaluation of a default protection always shows an attacker it never saw; `train_uap`,
   whose DeepFool mode is made against one model, to `models.DEFAULT_ATTACKER`.
@@ -30,7 +30,6 @@ from absl.flags import _helpers
 _helpers.disclaim_module_ids.add(id(sys.modules[__name__]))
 
 EXIT_DONE, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-ROLES = ("attacks", "evaluates", "trains")
 
 _DEPRECATED: dict[str, str] = {}  # old flag name -> what replaces it
 
@@ -46,12 +45,11 @@ def output_dir(help_text: str, default: str | None = None):
 
 
 def attacker_default(role: str) -> str:
-    """The default `--attacker` of a script that "attacks", "evaluates" or "trains" (a UAP
-    by DeepFool, made against one model) (`ROLES`)."""
+    """The default `--attacker` of a script that "evaluates" photos or "trains" a UAP (by
+    DeepFool, made against one model)."""
     from pp_tf import models  # here: importing the models loads Keras
 
-    return {"attacks": models.TRAINED_ATTACKERS, "evaluates": models.EVALUATED_ATTACKERS,
-            "trains": models.DEFAULT_ATTACKER}[role]
+    return {"evaluates": models.EVALUATED_ATTACKERS, "trains": models.DEFAULT_ATTACKER}[role]
 
 
 def attacker(role: str, help_text: str = ""):
