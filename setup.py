@@ -36,7 +36,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["pp_tf", "pp_tf.*"]) + list(BUNDLED),
     package_dir={package: folder for package, (folder, _) in BUNDLED.items()},
-    package_data={"pp_tf": ["data/*.txt", "data/*.npy", "data/*.json"],
+    package_data={"pp_tf": ["data/*.txt", "data/*.npy", "data/*.npz", "data/*.json"],
                   **{package: globs for package, (_, globs) in BUNDLED.items()}},
     install_requires=[
         "tensorflow>=2.16; platform_machine != 'x86_64'",

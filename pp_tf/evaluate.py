@@ -166,6 +166,7 @@ def score_photo(run, name, path, photo, attackers, nima=None, after_upload=True,
         ssim = metrics.ssim(original, photo) if min(photo.shape[:2]) >= 11 else None
         ciede = metrics.mean_ciede2000(original, photo)
         quality = measures.photo_quality(original, photo)
+    naturalness = measures.naturalness(photo)
     reference = photo if original is None else original
     detail_crops = {}
     if reference.shape == photo.shape:
@@ -177,7 +178,7 @@ def score_photo(run, name, path, photo, attackers, nima=None, after_upload=True,
         thumbnail=thumbnail(photo), crop=center_crop(photo), probabilities=probabilities,
         uploaded=uploaded, nima_mean=nima_mean, nima_std=nima_std, psnr=psnr, ssim=ssim,
         ciede2000=ciede, ssimulacra2=quality and quality.ssimulacra2,
-        gmsd=quality and quality.gmsd, detail_crops=detail_crops)
+        gmsd=quality and quality.gmsd, brisque=naturalness, detail_crops=detail_crops)
 
 
 def run_names(config: EvaluateConfig) -> tuple[str, ...]:

@@ -18,7 +18,9 @@ scores below `min_quality` (colour-undone SSIMULACRA2) is taken back towards the
 original until it meets it, and each photo's record says how far (`quality`). A photo
 taken back is checked against the attackers its methods loaded: `quality.fooled` says,
 per attacker, whether the original top-1 left the top 5, and a photo no attacker is
-fooled by any more is named on stderr as not protected within the gate.
+fooled by any more is named on stderr as not protected within the gate. The record
+also holds `brisque` and `brisque_original`: the output's (as written) and the original's
+no-reference naturalness (`pp_tf.quality.brisque`; lower is more natural).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from pp_tf import batch, image_io, metrics, protections
-from pp_tf.quality import gate
+from pp_tf.quality import gate, measures
 
 AUTO = "auto"
 # What `auto` (protect's default) runs: the method that protects most within the quality
@@ -133,8 +135,11 @@ def protect_folder(input_dir: str, output_dir: str, config: ProtectConfig,
             return image_io.as_saved(pixels, task.fmt, config.jpeg_quality)
 
         photo, quality = gate.hold(original, photo, quality_gate, saved)
+        written = saved(photo)
+        quality["brisque"], quality["brisque_original"] = (
+            measures.naturalness(written), measures.naturalness(original))
         if quality.get("strength", 1.0) < 1.0 and models:
-            quality["fooled"] = fooled(models.values(), original, saved(photo))
+            quality["fooled"] = fooled(models.values(), original, written)
             if not any(quality["fooled"].values()):
                 unprotected.append(task.name)
         context.record["quality"] = quality

@@ -47,7 +47,9 @@ class PhotoRecord:
     evaluation ran without it). `psnr`, `ssim` and `ciede2000` (mean CIEDE2000
     over the pixels) compare with the original and are None for the originals
     and for photos whose size changed (crops); so are `ssimulacra2` and `gmsd`, the
-    colour-undone measures of `pp_tf.quality.measures` (what a person sees).
+    colour-undone measures of `pp_tf.quality.measures` (what a person sees). `brisque`
+    (no-reference naturalness, lower is more natural) is scored for every photo, the
+    originals too, and is None only for a photo too small or flat to score.
     """
 
     run: str
@@ -65,6 +67,7 @@ class PhotoRecord:
     ciede2000: float | None = None
     ssimulacra2: float | None = None
     gmsd: float | None = None
+    brisque: float | None = None
     # {"smooth", "textured"}: 100% DETAIL_CROP crops of the original's smoothest and most
     # textured regions, at the same place in every version (none when the size changed)
     detail_crops: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
@@ -275,6 +278,13 @@ COLUMNS: tuple[Column, ...] = (
            description="median colour-undone GMSD at half size (0: structure kept)"),
     Column(key="gmsd_worst", header="GMSD worst", format="{:.4f}", better="lower",
            fill=_worst_of("gmsd", max), description="the worst photo's colour-undone GMSD"),
+    Column(key="brisque", header="BRISQUE median", format="{:.1f}", better="lower",
+           fill=_median_of("brisque"),
+           description="median no-reference naturalness (BRISQUE, LIVE model) at the scored "
+                       "size: about 0-20 for a clean photo, higher with noise, blur, blocking "
+                       "and banding; the originals have their own"),
+    Column(key="brisque_worst", header="BRISQUE worst", format="{:.1f}", better="lower",
+           fill=_worst_of("brisque", max), description="the least natural photo's BRISQUE"),
     Column(key="nima_mean", header="NIMA mean", format="{:.3f}", better="higher",
            fill=_mean_of("nima_mean"), description="mean NIMA aesthetic score (1-10)"),
     Column(key="nima_std", header="NIMA std", format="{:.3f}", better=None, fill=_nima_std,

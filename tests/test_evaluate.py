@@ -9,8 +9,9 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from pp_tf import labels, metrics
+from pp_tf import image_io, labels, metrics
 from pp_tf.attacker import Attacker
+from pp_tf.quality import measures
 from pp_tf.evaluate import EvaluateConfig, read_labels_csv, run_evaluation
 from pp_tf.results import AttackerInfo, PhotoRecord, summarise
 
@@ -125,6 +126,17 @@ def test_run_evaluation_end_to_end_by_hand(tmp_path):
     for path in paths.values():
         assert os.path.getsize(path) > 0, path
     assert json.load(open(paths["errors.json"])) == []
+    # Every photo, originals too, has its no-reference naturalness, in the summary's
+    # median and worst columns and in each photo's record.
+    photos = json.load(open(paths["results.json"]))["photos"]
+    assert len(photos) == 6
+    for photo in photos:
+        assert photo["brisque"] == pytest.approx(measures.naturalness(
+            image_io.read_image(photo["path"])), abs=1e-6)
+    run_scores = [p["brisque"] for p in photos if p["run"] == "recolour"]
+    assert run_row["brisque_worst"] == pytest.approx(max(run_scores))
+    assert run_row["brisque"] == pytest.approx(np.median(run_scores))
+    assert "brisque_worst" in open(paths["summary.csv"]).readline().split(",")
     page = open(paths["report.html"], encoding="utf-8").read()
     for folder in ("original", "recolour"):
         for name in ("r", "g", "b"):

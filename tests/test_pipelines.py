@@ -245,3 +245,5 @@ def test_evaluation_per_attacker_equals_evaluate(attacker, uap, tmp_path):
         assert ours[measure] == pytest.approx(row[measure]), measure
     assert summary["ssimulacra2_worst"] == pytest.approx(row["ssimulacra2_worst"], abs=0.01)
     assert summary["ssimulacra2_median"] == pytest.approx(row["ssimulacra2"], abs=0.01)
+    assert summary["brisque_worst"] == pytest.approx(row["brisque_worst"], abs=0.01)
+    assert summary["brisque_median"] == pytest.approx(row["brisque"], abs=0.01)

@@ -167,6 +167,10 @@ def test_gate_takes_a_strong_attack_on_a_smooth_gradient_back_and_reports_it(tmp
     assert written.ssimulacra2 >= gate.DEFAULT
     assert record["ssimulacra2"] == pytest.approx(written.ssimulacra2, abs=0.01)
     assert record["within_gate"] is True
+    # Naturalness of the output as written and of the original (a synthetic gradient is
+    # far from a natural photo's statistics, so no order between them is asserted here).
+    assert record["brisque"] == pytest.approx(measures.naturalness(gated), abs=1e-6)
+    assert record["brisque_original"] == pytest.approx(measures.naturalness(photo), abs=1e-6)
     assert set(record["fooled"]) == {"tiny"}
     if not record["fooled"]["tiny"]:
         assert "sky.png" in capsys.readouterr().err

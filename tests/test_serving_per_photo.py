@@ -51,6 +51,22 @@ def test_pgd_servable_equals_protect(settings, shape):
     assert np.abs(served.astype(int) - expected).max() <= 1
 
 
+@pytest.mark.parametrize("method", ["tone_curves", "color_lut"])
+def test_colour_servables_equal_protect(settings, method):
+    """The colour experiments' whole optimisation (Adam steps through EOT draws and input
+    diversity) in the servable graph gives `protect`'s photo, within 1 grey level."""
+    colour = {"attacker": settings["attacker"], "steps": 5, "eot_samples": 2,
+              "diversity": 0.5, "learning_rate": 0.3, "look_weight": 0.0}
+    photo = textured_photo(58, 76, seed=3)
+    protection = protections.get(method)
+    expected = protection.build(protection.make_settings(colour)).apply(
+        photo, protections.PhotoContext(pgd_protection.SERVED_NAME))
+    module = serving.protect_module(method, colour, min_quality=0)
+    served = module.serve(tf.constant(photo[None]))["images"][0].numpy()
+    assert np.abs(expected.astype(int) - photo).max() > 2  # the colours did change
+    assert np.abs(served.astype(int) - expected).max() <= 1
+
+
 def test_gate_in_a_graph_equals_hold():
     """`hold_tensor` traced once with unknown sizes gives `hold`'s photo and strength on
     photos of two sizes (one scored at half size, one under 256 px at its own size)."""

@@ -23,12 +23,17 @@ def main(argv):
               for folder in _INPUT.value for path in image_io.list_images(folder)}
     print(f"{len(photos)} photos; colour-undone, at half size (shorter side >= 256 px)")
     print(f"{'distortion':<16} {'SSIMULACRA2 median':>19} {'worst':>7} {'GMSD median':>12} "
-          f"{'worst':>7}")
-    for name, row in calibration.table(photos).items():
-        s2, gm = np.array(row["ssimulacra2"]), np.array(row["gmsd"])
-        print(f"{name:<16} {np.median(s2):>19.1f} {s2.min():>7.1f} {np.median(gm):>12.4f} "
-              f"{gm.max():>7.4f}")
+          f"{'worst':>7} {'BRISQUE median':>15} {'worst':>7}")
 
+    def column(values, worst, digits):
+        values = np.array([v for v in values if v is not None], float)
+        return (f"{np.median(values):>{digits[0]}.{digits[2]}f} "
+                f"{worst(values):>{digits[1]}.{digits[2]}f}")
+
+    for name, row in calibration.table(photos).items():
+        fullref = (column(row["ssimulacra2"], np.min, (19, 7, 1)) + " "
+                   + column(row["gmsd"], np.max, (12, 7, 4))) if "gmsd" in row else " " * 48
+        print(f"{name:<16} {fullref} {column(row['brisque'], np.max, (15, 7, 1))}")
 
 if __name__ == "__main__":
     app.run(main)

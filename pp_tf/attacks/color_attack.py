@@ -144,6 +144,22 @@ def fooling_and_appeal(attack, photos, filtered, params, labels, seed, views=Non
     return losses, tf.reduce_mean(combined), appeal
 
 
+def _inputs(attack, photos, labels, seed, views):
+    """`optimise`'s inputs as tensors -> (photos, views, labels, the steps' base seed), the
+    ghosts reseeded from `seed` (an int pair known when tracing)."""
+    photos = tf.cast(tf.convert_to_tensor(photos), tf.float32)
+    if views is None:
+        views = tuple(attacker.view(photos) for attacker in attack.attackers)
+    views = tuple(tf.cast(view, tf.float32) for view in views)
+    if labels is None:
+        labels = fooling.view_labels(attack.attackers, views,
+                                     fooling.labels_per_photo(attack.config.objective))
+    labels = tuple(tf.convert_to_tensor(label, tf.int32) for label in labels)
+    seed = np.asarray(seed if seed is not None else (attack.config.seed, 0), np.int64)
+    ghost.reseed(attack.ghosts, seed)
+    return photos, views, labels, tf.constant((seed % (2 ** 31)).astype(np.int32))
+
+
 def optimise(attack, photos, start, labels: Sequence | None = None, seed=None,
              views: Sequence | None = None) -> np.ndarray:
     """`attack.config.steps` of `attack.step` (-> parameters, Adam's moments, total) from
@@ -152,23 +168,32 @@ def optimise(attack, photos, start, labels: Sequence | None = None, seed=None,
     working copy of), against each attacker's clean labels on its view unless `labels`
     are given: -> the last parameters. The ghosts (`attack.ghosts`) are reseeded from
     `seed` first, so a photo gets the same grade in any run."""
-    config = attack.config
-    photos = tf.cast(tf.convert_to_tensor(photos), tf.float32)
-    if views is None:
-        views = tuple(attacker.view(photos) for attacker in attack.attackers)
-    views = tuple(tf.cast(view, tf.float32) for view in views)
-    if labels is None:
-        labels = fooling.view_labels(attack.attackers, views,
-                                     fooling.labels_per_photo(config.objective))
-    labels = tuple(tf.convert_to_tensor(label, tf.int32) for label in labels)
-    seed = np.asarray(seed if seed is not None else (config.seed, 0), np.int64)
-    base = tf.constant((seed % (2 ** 31)).astype(np.int32))
-    ghost.reseed(attack.ghosts, seed)
+    photos, views, labels, base = _inputs(attack, photos, labels, seed, views)
     looked = attack.looked(photos)  # the same at every step
     params = tf.convert_to_tensor(start, tf.float32)
     first = second = tf.zeros_like(params)
-    for step in range(config.steps):
+    for step in range(attack.config.steps):
         params, first, second, _ = attack.step(
             photos, looked, views, params, first, second, labels,
             base + tf.constant([0, 1000 * (step + 1)]), tf.constant(step + 1, tf.float32))
     return params.numpy()
+
+
+def optimise_in_graph(attack, photos, start, labels: Sequence, seed,
+                      views: Sequence) -> tf.Tensor:
+    """`optimise` as tensor ops, for a SavedModel: the same `attack.step`s, with the same
+    seeds, in a `tf.while_loop`; `photos` and `views` may have sizes known only when it
+    runs, `seed` is an int pair known when tracing."""
+    photos, views, labels, base = _inputs(attack, photos, labels, seed, views)
+    looked = attack.looked(photos)
+
+    def step(count, params, first, second):
+        params, first, second, _ = attack.step(
+            photos, looked, views, params, first, second, labels,
+            base + tf.stack([0, 1000 * (count + 1)]), tf.cast(count + 1, tf.float32))
+        return count + 1, params, first, second
+
+    params = tf.convert_to_tensor(start, tf.float32)
+    zeros = tf.zeros_like(params)
+    return tf.while_loop(lambda count, *_: count < attack.config.steps, step,
+                         (tf.constant(0), params, zeros, zeros))[1]

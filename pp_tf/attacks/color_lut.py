@@ -90,15 +90,19 @@ def apply_grade(images, table):
     return tf.reshape(out, tf.shape(images))
 
 
+def grade_pixels(pixels, table) -> tf.Tensor:
+    """uint8 pixels `[..., 3]` (a tensor of any shape) through `table`, rounded to uint8."""
+    graded = apply_grade(tf.cast(pixels, tf.float32) / 255.0, table) * 255.0
+    return tf.cast(tf.clip_by_value(tf.round(graded), 0.0, 255.0), tf.uint8)
+
+
 def grade_photo(photo: np.ndarray, table: np.ndarray, chunk: int = 1 << 21) -> np.ndarray:
     """A uint8 photo `[h, w, 3]` through `table`, rounded to uint8 (`chunk` pixels at a
     time, so that a 12 MP photo needs no more than a few hundred MB)."""
     pixels = photo.reshape(-1, 3)
     out = np.empty_like(pixels)
     for start in range(0, len(pixels), chunk):
-        part = tf.constant(pixels[start:start + chunk], tf.float32) / 255.0
-        graded = apply_grade(part, table).numpy() * 255.0
-        out[start:start + chunk] = np.clip(np.rint(graded), 0, 255).astype(np.uint8)
+        out[start:start + chunk] = grade_pixels(pixels[start:start + chunk], table).numpy()
     return out.reshape(photo.shape)
 
 

@@ -89,16 +89,29 @@ def apply_curve(images, theta):
     return tf.reshape(tf.transpose(out), shape)
 
 
-def lookup_table(theta) -> np.ndarray:
+def lookup_table_tensor(theta) -> tf.Tensor:
     """uint8 `[3, 256]`: the curve at v / 255 for every 8-bit value v, on the 0-255 scale."""
-    grid = np.arange(256, dtype=np.float32) / 255.0
-    values = curve(np.repeat(grid[:, None], 3, 1), theta).numpy()  # [256, 3]
-    return np.clip(np.rint(values.T * 255.0), 0, 255).astype(np.uint8)
+    grid = tf.range(256, dtype=tf.float32) / 255.0
+    values = curve(tf.tile(grid[:, None], [1, 3]), theta)  # [256, 3]
+    return tf.cast(tf.clip_by_value(tf.round(tf.transpose(values) * 255.0), 0, 255), tf.uint8)
+
+
+def lookup_table(theta) -> np.ndarray:
+    """`lookup_table_tensor` as an array."""
+    return lookup_table_tensor(theta).numpy()
 
 
 def apply_lookup_table(photo: np.ndarray, table: np.ndarray) -> np.ndarray:
     """uint8 photo `[..., 3]` through a `[3, 256]` table, per channel (exact at any size)."""
     return np.stack([table[c][photo[..., c]] for c in range(3)], -1)
+
+
+def curve_photo(photo, theta) -> tf.Tensor:
+    """A uint8 photo tensor `[..., 3]` through the curve's lookup table, as tensor ops (what
+    `apply_lookup_table(photo, lookup_table(theta))` gives)."""
+    table = lookup_table_tensor(theta)
+    indices = tf.cast(photo, tf.int32)
+    return tf.stack([tf.gather(table[c], indices[..., c]) for c in range(3)], -1)
 
 
 def look_theta(look: str, pieces: int) -> np.ndarray:
@@ -157,6 +170,7 @@ class ToneCurves(PhotoAttack):
             color_attack.look_curve(config.look, np.linspace(0, 1, 256)))
         self.target_theta = tf.constant(look_theta(config.look, config.pieces))
         self.target_knots = knots(self.target_theta)
+        self.start = self.target_theta  # the optimisation starts at the look's curve
         photos = tf.TensorSpec([None, None, None, 3], tf.float32)
         theta = tf.TensorSpec([3, config.pieces], tf.float32)
         labels = tuple(fooling.label_spec(config.objective) for _ in self.attackers)
@@ -206,6 +220,6 @@ class ToneCurves(PhotoAttack):
 
     def __call__(self, photos, labels: Sequence | None = None, seed=None,
                  views: Sequence | None = None) -> np.ndarray:
-        return color_attack.optimise(self, photos, self.target_theta, labels, seed, views)
+        return color_attack.optimise(self, photos, self.start, labels, seed, views)
 
 

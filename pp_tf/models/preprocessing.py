@@ -93,5 +93,7 @@ def center_crop(images, size: int = CROP_SIZE):
 
 
 def classifier_view(images, resize_size: int = RESIZE_SIZE, crop_size: int = CROP_SIZE):
-    """uint8 or float photos `[b, h, w, 3]` -> float32 pixels `[b, crop, crop, 3]` in 0-255."""
-    return center_crop(resize_shorter_side(images, resize_size), crop_size)
+    """uint8 or float photos `[b, h, w, 3]` -> float32 pixels `[b, crop, crop, 3]` in 0-255
+    (that shape also when the photos' size is known only when it runs)."""
+    view = center_crop(resize_shorter_side(images, resize_size), crop_size)
+    return tf.ensure_shape(view, [None, crop_size, crop_size, 3])

@@ -92,6 +92,7 @@ class ScorePair(beam.DoFn):
                 raise image_io.ImageError(path, f"no protected copy ({copy})")
             protected, _ = _read(copy, config.max_pixels)
             quality = measures.photo_quality(original, protected)
+            naturalness = measures.naturalness(protected)
             uploaded = simulate_upload(protected)
             scores = {}
             for attacker in self._attackers:
@@ -111,16 +112,18 @@ class ScorePair(beam.DoFn):
         yield {"file": path, "protected": copy,
                "ssimulacra2": None if quality is None else round(quality.ssimulacra2, 2),
                "gmsd": None if quality is None else round(quality.gmsd, 5),
+               "brisque": None if naturalness is None else round(naturalness, 2),
                "attackers": scores}
 
 
 class Summary(beam.CombineFn):
     """Photo records -> `evaluation.json`: per attacker, the share of photos for each of
-    `MEASURES`; the median and worst SSIMULACRA2 and the share within the quality gate.
-    The scores are kept as a list (8 bytes a photo: 80 MB for ten million photos)."""
+    `MEASURES`; the median and worst SSIMULACRA2 and the share within the quality gate; the
+    median and worst BRISQUE. The scores are kept as lists (8 bytes a photo each: 80 MB for
+    ten million photos)."""
 
     def create_accumulator(self):
-        return {"photos": 0, "counts": {}, "ssimulacra2": []}
+        return {"photos": 0, "counts": {}, "ssimulacra2": [], "brisque": []}
 
     def add_input(self, accumulator, record):
         accumulator["photos"] += 1
@@ -128,8 +131,9 @@ class Summary(beam.CombineFn):
             counts = accumulator["counts"].setdefault(name, dict.fromkeys(MEASURES, 0))
             for measure in MEASURES:
                 counts[measure] += int(scores[measure])
-        if record["ssimulacra2"] is not None:
-            accumulator["ssimulacra2"].append(record["ssimulacra2"])
+        for measure in ("ssimulacra2", "brisque"):
+            if record[measure] is not None:
+                accumulator[measure].append(record[measure])
         return accumulator
 
     def merge_accumulators(self, accumulators):
@@ -137,6 +141,7 @@ class Summary(beam.CombineFn):
         for accumulator in accumulators:
             merged["photos"] += accumulator["photos"]
             merged["ssimulacra2"] += accumulator["ssimulacra2"]
+            merged["brisque"] += accumulator["brisque"]
             for name, counts in accumulator["counts"].items():
                 total = merged["counts"].setdefault(name, dict.fromkeys(MEASURES, 0))
                 for measure in MEASURES:
@@ -147,6 +152,7 @@ class Summary(beam.CombineFn):
         from pp_tf.quality import gate
 
         photos, scores = accumulator["photos"], np.array(accumulator["ssimulacra2"])
+        naturalness = np.array(accumulator["brisque"])
         return {
             "photos": photos,
             "attackers": {name: {measure: count / photos for measure, count in counts.items()}
@@ -154,6 +160,8 @@ class Summary(beam.CombineFn):
             "ssimulacra2_median": float(np.median(scores)) if scores.size else None,
             "ssimulacra2_worst": float(scores.min()) if scores.size else None,
             "within_gate": float((scores >= gate.FLOOR).mean()) if scores.size else None,
+            "brisque_median": float(np.median(naturalness)) if naturalness.size else None,
+            "brisque_worst": float(naturalness.max()) if naturalness.size else None,
         }
 
 

@@ -15,8 +15,10 @@ from typing import ClassVar
 import numpy as np
 
 from pp_tf.attacks import color_lut
-from pp_tf.protections.base import OUTSIDE_GATE, Prepared, Protection, register
-from pp_tf.protections.tone_curves import ColorProtectionSettings, build_color_attack
+from pp_tf.protections.base import OUTSIDE_GATE, Prepared, Protection, Servable, register
+from pp_tf.protections.tone_curves import (ColorProtectionSettings, build_color_attack,
+                                          serve_color_attack)
+
 
 @dataclasses.dataclass(frozen=True)
 class ColorLUTSettings(ColorProtectionSettings, color_lut.ColorLUTConfig):
@@ -41,8 +43,12 @@ def build(settings: ColorLUTSettings) -> Prepared:
                                color_lut.grade_photo)
 
 
+def serving(settings: ColorLUTSettings) -> Servable:
+    return serve_color_attack(settings, color_lut.ColorLUT, color_lut.grade_pixels)
+
+
 PROTECTION = register(Protection(
     "color_lut", "per-photo adversarial colour grade (a smooth 3-D colour lookup table) "
                    "against an attacker ensemble, applied at full resolution",
-    ColorLUTSettings, build,
+    ColorLUTSettings, build, serving,
     experiment=OUTSIDE_GATE.format(trained="22.5%", unseen="10%")))

@@ -9,7 +9,7 @@ table per channel; its parameters go into the manifest (`protect.json`).
 
 What the colour protections add to their attacks' settings, and the `build` that
 `color_lut` shares with it, live here too (`ColorProtectionSettings`,
-`build_color_attack`).
+`build_color_attack`, `serve_color_attack`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ import tensorflow as tf
 
 from pp_tf import attacker as attacker_lib
 from pp_tf import models
-from pp_tf.attacks import color_attack, tone_curves
-from pp_tf.protections.base import OUTSIDE_GATE, PhotoContext, Prepared, Protection, register
-from pp_tf.protections.pgd import (ATTACKER_HELP, WORKING_SIZE_HELP, attack_working_photo,
-                                   check_attacker_and_working_size)
+from pp_tf.attacks import color_attack, fooling, pgd, tone_curves
+from pp_tf.protections.base import (OUTSIDE_GATE, PhotoContext, Prepared, Protection, Servable,
+                                   register)
+from pp_tf.protections.pgd import (ATTACKER_HELP, SERVED_NAME, WORKING_SIZE_HELP,
+                                   attack_working_photo, check_attacker_and_working_size,
+                                   photo_seed)
 from pp_tf.settings import config_of, setting
 
 NIMA_HELP = "NIMA SavedModel (port_weights) or .keras scorer: adds an appeal term."
@@ -92,6 +94,7 @@ def load_appeal(path: str, build: Callable | None = None) -> color_attack.Appeal
     def appeal(photos):
         return nima.mean_and_std(model(nima.nima_view(photos), training=False))[0]
 
+    appeal.model = model  # what an export of a protection using it must save
     return appeal
 
 
@@ -141,6 +144,30 @@ def build_color_attack(settings: ColorProtectionSettings, name: str, attack_clas
                                      for member in attack.ghosts}}, models=attackers)
 
 
+def serve_color_attack(settings: ColorProtectionSettings, attack_class: Callable,
+                       render: Callable) -> Servable:
+    """The `serving` of tone_curves and color_lut: `build_color_attack`'s per-photo function
+    as tensor ops (`color_attack.optimise_in_graph`), for any photo size; `render(photo,
+    parameters)` maps a uint8 photo tensor. What `protect` writes for a photo named
+    `SERVED_NAME`, before the quality gate."""
+    attackers = attacker_lib.load_attackers(settings.attacker)
+    appeal = load_appeal(settings.nima) if settings.nima else None
+    attack = attack_class(attackers, settings.config(), appeal)
+    size = color_working_size(settings)
+    seed = photo_seed(settings.seed, SERVED_NAME)
+    top = fooling.labels_per_photo(attack.config.objective)
+
+    def protect_photo(photo):
+        views = tuple(attacker.view(photo[None]) for attacker in attackers)
+        labels = fooling.view_labels(attackers, views, top)
+        parameters = color_attack.optimise_in_graph(
+            attack, pgd.working_photo(photo, size), attack.start, labels, seed, views)
+        return render(photo, parameters)
+
+    owned = tuple(a.owner for a in attackers) + ((appeal.model,) if appeal else ())
+    return Servable(lambda images: tf.map_fn(protect_photo, images), owned=owned)
+
+
 def build(settings: ToneCurvesSettings) -> Prepared:
     return build_color_attack(
         settings, "tone_curves", tone_curves.ToneCurves, curve_record,
@@ -148,7 +175,11 @@ def build(settings: ToneCurvesSettings) -> Prepared:
                                                              tone_curves.lookup_table(theta)))
 
 
+def serving(settings: ToneCurvesSettings) -> Servable:
+    return serve_color_attack(settings, tone_curves.ToneCurves, tone_curves.curve_photo)
+
+
 PROTECTION = register(Protection(
     "tone_curves", "per-photo adversarial tone curve (ACE) against an attacker ensemble, "
                     "applied as a lookup table at full resolution", ToneCurvesSettings, build,
-    experiment=OUTSIDE_GATE.format(trained="15%", unseen="5%")))
+    serving, experiment=OUTSIDE_GATE.format(trained="15%", unseen="5%")))

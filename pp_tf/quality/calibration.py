@@ -60,10 +60,13 @@ DISTORTIONS = {
 
 
 def table(photos: dict[str, np.ndarray]) -> dict[str, dict]:
-    """{distortion: {"ssimulacra2": [per photo], "gmsd": [per photo]}} over `photos`."""
-    rows = {}
+    """{distortion: {"ssimulacra2": [per photo], "gmsd": [per photo], "brisque": [per
+    photo]}} over `photos`; "original" holds the undistorted photos' BRISQUE."""
+    rows = {"original": {"brisque": [measures.naturalness(p) for p in photos.values()]}}
     for name, distort in DISTORTIONS.items():
-        scores = [measures.photo_quality(p, distort(p)) for p in photos.values()]
+        distorted = [(p, distort(p)) for p in photos.values()]
+        scores = [measures.photo_quality(p, d) for p, d in distorted]
         rows[name] = {"ssimulacra2": [q.ssimulacra2 for q in scores],
-                      "gmsd": [q.gmsd for q in scores]}
+                      "gmsd": [q.gmsd for q in scores],
+                      "brisque": [measures.naturalness(d) for _, d in distorted]}
     return rows

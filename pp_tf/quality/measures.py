@@ -11,7 +11,9 @@ map:
 * `gmsd`: colour-undone GMSD (0 for a copy; structure lost or added);
 
 Both are None for a photo whose size changed (a crop has no pixel-aligned original) and
-for one under 8 px a side.
+for one under 8 px a side. `naturalness` needs no original: BRISQUE (lower is more
+natural) for originals and protected photos alike, at the photo's own pixels (`naturalness`
+says why).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from pp_tf.quality import brisque
 from pp_tf.quality.color_undo import undo_color
 from pp_tf.quality.gmsd import gmsd
 from pp_tf.quality.ssimulacra2 import ssimulacra2
@@ -97,3 +100,39 @@ def photo_quality(original: np.ndarray, protected: np.ndarray) -> PhotoQuality |
         return None
     score, structure = scores_at_size(at_scored_size(original), at_scored_size(protected))
     return PhotoQuality(ssimulacra2=float(score[0]), gmsd=float(structure[0]))
+
+
+# BRISQUE reads a photo's own pixels: at half size, Gaussian noise of sigma 4-16 added at full
+# size lowered its median on the calibration photos (read as texture once averaged), where at
+# full size it rises with sigma (BUILD_NOTES, "Quality measures"). A photo of more than this
+# many pixels is scored as the mean of `NATURALNESS_TILES` tiles of `NATURALNESS_TILE` px
+# at its own resolution, spread over it (2.4 MP scored, about 0.6 s).
+NATURALNESS_PIXELS = 2_000_000
+NATURALNESS_TILE = 512
+NATURALNESS_TILES = 3  # a side: 3 x 3 tiles
+
+
+def naturalness_tiles(shape) -> list[tuple[int, int]]:
+    """Top-left corners of the tiles `naturalness` scores a photo of `shape` by (none when
+    the whole photo is scored)."""
+    height, width = shape[:2]
+    if height * width <= NATURALNESS_PIXELS:
+        return []
+    tile = NATURALNESS_TILE
+    rows = np.linspace(0, max(height - tile, 0), NATURALNESS_TILES).round().astype(int)
+    columns = np.linspace(0, max(width - tile, 0), NATURALNESS_TILES).round().astype(int)
+    return [(int(y), int(x)) for y in rows for x in columns]
+
+
+def naturalness(photo: np.ndarray) -> float | None:
+    """BRISQUE of a uint8 `[h, w, 3]` photo at its own resolution (lower: more natural): of
+    the whole photo up to `NATURALNESS_PIXELS`, else the mean over `naturalness_tiles`.
+    None for a photo under `brisque.MIN_SIDE` a side or one without contrast."""
+    if min(np.shape(photo)[:2]) < brisque.MIN_SIDE:
+        return None
+    tile = NATURALNESS_TILE
+    parts = [photo[y:y + tile, x:x + tile] for y, x in naturalness_tiles(photo.shape)]
+    try:
+        return float(np.mean([brisque.brisque(part) for part in parts or [photo]]))
+    except ValueError:  # flat: nothing to fit
+        return None

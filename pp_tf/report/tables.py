@@ -72,8 +72,8 @@ def summary_csv(evaluation: Evaluation) -> str:
 
 PHOTO_FIELDS = ("run", "name", "attacker", "path", "height", "width", "top1", "top1_changed",
                 "gone_from_top5", "top1_upload", "top1_changed_upload", "gone_from_top5_upload",
-                "top3", "psnr", "ssim", "ciede2000", "ssimulacra2", "gmsd", "nima_mean",
-                "nima_std")
+                "top3", "psnr", "ssim", "ciede2000", "ssimulacra2", "gmsd", "brisque",
+                "nima_mean", "nima_std")
 
 
 def photo_records(evaluation: Evaluation) -> list[dict]:
@@ -98,6 +98,7 @@ def photo_records(evaluation: Evaluation) -> list[dict]:
                         "height": photo.size[0], "width": photo.size[1],
                         "psnr": photo.psnr, "ssim": photo.ssim, "ciede2000": photo.ciede2000,
                         "ssimulacra2": photo.ssimulacra2, "gmsd": photo.gmsd,
+                        "brisque": photo.brisque,
                         "nima_mean": photo.nima_mean, "nima_std": photo.nima_std,
                         "attackers": verdicts})
     return records
