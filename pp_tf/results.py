@@ -280,9 +280,9 @@ COLUMNS: tuple[Column, ...] = (
            fill=_worst_of("gmsd", max), description="the worst photo's colour-undone GMSD"),
     Column(key="brisque", header="BRISQUE median", format="{:.1f}", better="lower",
            fill=_median_of("brisque"),
-           description="median no-reference naturalness (BRISQUE, LIVE model) at the scored "
-                       "size: about 0-20 for a clean photo, higher with noise, blur, blocking "
-                       "and banding; the originals have their own"),
+           description="median no-reference naturalness (BRISQUE, LIVE model) at the photo's "
+                       "own resolution: about 20 for the bundled photos, higher with noise, "
+                       "blur, blocking and banding; the originals have their own"),
     Column(key="brisque_worst", header="BRISQUE worst", format="{:.1f}", better="lower",
            fill=_worst_of("brisque", max), description="the least natural photo's BRISQUE"),
     Column(key="nima_mean", header="NIMA mean", format="{:.3f}", better="higher",
