@@ -168,24 +168,16 @@ def optimise(attack, photos, start, labels: Sequence | None = None, seed=None,
     working copy of), against each attacker's clean labels on its view unless `labels`
     are given: -> the last parameters. The ghosts (`attack.ghosts`) are reseeded from
     `seed` first, so a photo gets the same grade in any run."""
+    return optimise_in_graph(attack, photos, start, labels, seed, views).numpy()
+
+
+def optimise_in_graph(attack, photos, start, labels: Sequence | None = None, seed=None,
+                      views: Sequence | None = None) -> tf.Tensor:
+    """`optimise` as tensor ops (the steps in a `tf.while_loop`, which runs them one by one
+    eagerly), so that a SavedModel can hold it: `photos` and `views` may have sizes known
+    only when it runs; `seed` is an int pair known when tracing."""
     photos, views, labels, base = _inputs(attack, photos, labels, seed, views)
     looked = attack.looked(photos)  # the same at every step
-    params = tf.convert_to_tensor(start, tf.float32)
-    first = second = tf.zeros_like(params)
-    for step in range(attack.config.steps):
-        params, first, second, _ = attack.step(
-            photos, looked, views, params, first, second, labels,
-            base + tf.constant([0, 1000 * (step + 1)]), tf.constant(step + 1, tf.float32))
-    return params.numpy()
-
-
-def optimise_in_graph(attack, photos, start, labels: Sequence, seed,
-                      views: Sequence) -> tf.Tensor:
-    """`optimise` as tensor ops, for a SavedModel: the same `attack.step`s, with the same
-    seeds, in a `tf.while_loop`; `photos` and `views` may have sizes known only when it
-    runs, `seed` is an int pair known when tracing."""
-    photos, views, labels, base = _inputs(attack, photos, labels, seed, views)
-    looked = attack.looked(photos)
 
     def step(count, params, first, second):
         params, first, second, _ = attack.step(
