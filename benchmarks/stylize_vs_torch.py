@@ -10,7 +10,7 @@ machine), the ratios, and the largest output difference in grey levels
 (outputs mapped to 0-255 as `stylize` does).
 
   python benchmarks/stylize_vs_torch.py [--sizes=256,512] [--batch_size=1] [--repeats=3]
-      [--precision=float32|bfloat16] [--convolutions=auto|winograd|direct] [--jit_compile]
+      [--precision=float32|mixed_bfloat16|mixed_float16] [--convolutions=auto|winograd|direct] [--jit_compile]
 """
 
 import os
@@ -28,6 +28,7 @@ from absl import app, flags  # noqa: E402
 import timing  # noqa: E402  (benchmarks/timing.py)
 
 import torch_reference_gan  # noqa: E402
+from pp_tf.gan.precision import PRECISIONS  # noqa: E402
 from pp_tf.models import cyclegan  # noqa: E402
 from pp_tf.stylize import CONVOLUTIONS, build_generator_model  # noqa: E402
 from pp_tf.winograd import WinogradConv2D  # noqa: E402
@@ -35,8 +36,8 @@ from pp_tf.winograd import WinogradConv2D  # noqa: E402
 _SIZES = flags.DEFINE_list("sizes", ["256", "512"], "Square image sides.")
 _BATCH = flags.DEFINE_integer("batch_size", 1, "Images per call.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed rounds after one warm-up call.")
-_PRECISION = flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16"],
-                               "Keras compute precision (variables stay float32).")
+_PRECISION = flags.DEFINE_enum("precision", "float32", list(PRECISIONS),
+                               "Keras dtype policy (variables stay float32).")
 _CONVOLUTIONS = flags.DEFINE_enum("convolutions", "auto", list(CONVOLUTIONS),
                                   "As `stylize --convolutions` (auto: winograd on a CPU).")
 _JIT = flags.DEFINE_boolean("jit_compile", False, "Compile the Keras generator with XLA.")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from pp_tf import bundled, image_io, models, protect, protections
+from pp_tf import bundled, deprecation, image_io, models, protect, protections
 from pp_tf.evaluate import EvaluateConfig, run_evaluation
 
 # The installed copies (package data) or, in a clone, examples/ and saved_models/.
@@ -112,3 +112,8 @@ def run_demo(output_dir: str, photos: str = EXAMPLES, perturbation: str = DEFAUL
     for what, command in NEEDS_WEIGHTS + tuple(waiting):
         print(f"  - {what}:\n      {command}")
     return errors
+
+
+# The attacker lists have one home, next to the architectures they name.
+__getattr__ = deprecation.moved(__name__, {"TRAINED_ATTACKERS": "pp_tf.models:TRAINED_ATTACKERS",
+                                           "UNSEEN_ATTACKER": "pp_tf.models:UNSEEN_ATTACKERS"})

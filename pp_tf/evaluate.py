@@ -37,7 +37,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from pp_tf import batch, image_io, metrics, report, results
+from pp_tf import batch, deprecation, image_io, metrics, report, results
 from pp_tf.attacker import Attacker, load_attackers
 from pp_tf.models import EVALUATED_ATTACKERS, preprocessing
 from pp_tf.quality import measures, regions
@@ -251,3 +251,7 @@ def run_evaluation(config: EvaluateConfig, attackers: Sequence[Attacker] | None 
     evaluation = evaluate(config, attackers, nima, ground_truth)
     paths = report.write_report(config.output_dir, evaluation)
     return dataclasses.replace(evaluation, paths=paths)
+
+
+# Spelled `center_crop`, as Keras and TensorFlow spell it, since the vocabulary was made one.
+__getattr__ = deprecation.moved(__name__, {"centre_crop": "pp_tf.evaluate:center_crop"})

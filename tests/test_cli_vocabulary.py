@@ -59,6 +59,20 @@ def test_flag_vocabulary(scripts, script):
             assert architecture in described["attacker"]["help"]
 
 
+def test_one_precision_vocabulary(scripts):
+    from pp_tf.gan.precision import DEPRECATED_PRECISIONS, PRECISIONS
+
+    having = {module: {flag["name"]: flag for flag in described["flags"]}["precision"]
+              for module, described in scripts.items()
+              if any(flag["name"] == "precision" for flag in described["flags"])}
+    assert {"train_gan", "stylize", "protect"} <= set(having)
+    for module, flag in having.items():
+        if flag["enum"] is None:  # protect's method settings are strings, checked by the method
+            assert all(name in flag["help"] for name in PRECISIONS), module
+        else:
+            assert set(PRECISIONS) <= set(flag["enum"]) <= {*PRECISIONS, *DEPRECATED_PRECISIONS}
+
+
 def test_default_evaluation_includes_an_attacker_the_default_protection_never_saw():
     evaluated = models.EVALUATED_ATTACKERS.split(",")
     trained = models.TRAINED_ATTACKERS.split(",")

@@ -221,7 +221,7 @@ def test_the_colour_attacks_working_copy_is_small_unless_nima_needs_its_input_si
     from types import SimpleNamespace
 
     from pp_tf.models import nima
-    from pp_tf.protections import tone_curves as colour_protection
+    from pp_tf.protections import _color as colour_protection
 
     size = colour_protection.color_working_size
     assert size(SimpleNamespace(working_size=0, nima=None)) == 128

@@ -11,7 +11,7 @@ from pp_tf import export
 from pp_tf.attacks import color_attack, fooling
 from pp_tf.attacks import tone_curves as cf
 from pp_tf.protect import ProtectConfig
-from pp_tf.protections import tone_curves as cf_method
+from pp_tf.protections import _color as color_protection
 from test_pgd import other_attacker, protect_noise_photos, tiny_attacker
 
 
@@ -155,7 +155,7 @@ def test_nima_appeal_from_an_export_is_differentiable_and_matches_its_signature(
     keras.utils.set_random_seed(4)
     model = tiny_nima()
     path = export.export(export.NimaModule(model), str(tmp_path / "nima"))
-    appeal = cf_method.load_appeal(path, build=tiny_nima)  # fresh weights, copied by name
+    appeal = color_protection.load_appeal(path, build=tiny_nima)  # fresh weights, copied by name
     photo = rng.integers(0, 256, (1, 60, 80, 3), dtype=np.uint8)
     loaded = tf.saved_model.load(path)
     served = loaded.signatures["serving_default"](images=tf.constant(photo))
@@ -168,12 +168,12 @@ def test_nima_appeal_from_an_export_is_differentiable_and_matches_its_signature(
     gradient = tape.gradient(score, theta).numpy()
     assert np.isfinite(gradient).all() and np.abs(gradient).max() > 0
     with pytest.raises(ValueError, match="not a NIMA export"):
-        cf_method.load_appeal(path, build=lambda: keras.Sequential(
+        color_protection.load_appeal(path, build=lambda: keras.Sequential(
             [keras.Input((4,)), keras.layers.Dense(2, name="elsewhere")]))
 
     keras_path = str(tmp_path / "nima.keras")
     model.save(keras_path)
-    np.testing.assert_allclose(cf_method.load_appeal(keras_path)(tf.constant(photo, tf.float32)),
+    np.testing.assert_allclose(color_protection.load_appeal(keras_path)(tf.constant(photo, tf.float32)),
                                served["mean_score"].numpy(), rtol=1e-5)
 
 

@@ -49,6 +49,7 @@ from typing import Literal, Sequence
 import numpy as np
 import tensorflow as tf
 
+from pp_tf import deprecation
 from pp_tf.attacker import Attacker
 from pp_tf.attacks import fooling
 from pp_tf.attacks.base import PhotoAttack
@@ -262,3 +263,9 @@ def add_delta(photo, delta, xi: float) -> tf.Tensor:
     limit = float(np.floor(xi + 1e-6))
     delta = tf.clip_by_value(tf.round(delta), -limit, limit)
     return tf.cast(tf.clip_by_value(tf.cast(photo, tf.float32) + delta, 0.0, 255.0), tf.uint8)
+
+
+# The objective's functions lived here before `pp_tf.attacks.fooling` held them.
+__getattr__ = deprecation.moved(__name__, {name: f"pp_tf.attacks.fooling:{name}" for name in (
+    "Objective", "top5_margin", "labels_per_photo", "set_cross_entropy", "member_losses",
+    "view_losses", "check_objective", "label_spec", "clean_labels", "view_labels")})

@@ -11,17 +11,14 @@ flags (`settings_record`).
 from __future__ import annotations
 
 import dataclasses
-import typing
-from typing import Literal
 
 from pp_tf.gan.cartoongan_trainer import CartoonGANSettings
 from pp_tf.gan.cyclegan_trainer import CycleGANSettings
+from pp_tf.gan.precision import PRECISIONS, Precision
 from pp_tf.settings import setting
 
 SETTINGS = {"cyclegan": CycleGANSettings, "cartoongan": CartoonGANSettings}
 MODELS = tuple(SETTINGS)
-Precision = Literal["float32", "mixed_float16", "mixed_bfloat16"]
-PRECISIONS = typing.get_args(Precision)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

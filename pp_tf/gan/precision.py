@@ -1,4 +1,10 @@
-"""Mixed precision for the GAN trainers (`RunConfig.precision`, `--precision`).
+"""Compute precision: one vocabulary, Keras' dtype policy names, for the GAN trainers
+(`RunConfig.precision`) and the stylizers (`stylize --precision`, the style methods'
+`precision`).
+
+* `PRECISIONS`: float32, mixed_float16, mixed_bfloat16. `check_precision` also takes
+  `bfloat16`, the stylizers' spelling of mixed_bfloat16 before the vocabulary was one,
+  for one more release, with a FutureWarning.
 
 * `policy_scope(name)` sets Keras' global dtype policy while the networks are
   built and restores the previous one afterwards, so the policy does not leak
@@ -18,9 +24,28 @@
 from __future__ import annotations
 
 import contextlib
+import typing
+import warnings
+from typing import Literal
 
 import keras
 import tensorflow as tf
+
+Precision = Literal["float32", "mixed_float16", "mixed_bfloat16"]
+PRECISIONS = typing.get_args(Precision)
+DEPRECATED_PRECISIONS = {"bfloat16": "mixed_bfloat16"}
+
+
+def check_precision(precision: str) -> Precision:
+    """`precision` as one of `PRECISIONS` (a deprecated spelling warns and is mapped);
+    ValueError for any other value."""
+    if precision in DEPRECATED_PRECISIONS:
+        warnings.warn(f"precision {precision!r} is now {DEPRECATED_PRECISIONS[precision]!r}; "
+                      "the old name goes in the next release", FutureWarning, stacklevel=2)
+        return DEPRECATED_PRECISIONS[precision]
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return precision
 
 
 @contextlib.contextmanager

@@ -11,8 +11,9 @@ import dataclasses
 import os
 
 from pp_tf import models, stylize
+from pp_tf.gan import precision as precision_lib
 from pp_tf.protections.base import Prepared, Protection, Servable, register
-from pp_tf.stylize import generators as stylize_generators
+from pp_tf.stylize.generators import PRECISION_HELP
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,16 +24,12 @@ class StyleSettings(stylize.StylizeConfig):
     weights: str | None = dataclasses.field(
         default=None, metadata={"help": "Style methods: the published weight file, when "
                                         "--generator is an architecture name."})
-    precision: stylize_generators.Precision = dataclasses.field(
-        default="float32", metadata={"help": "Style methods with --weights: compute in float32, "
-                                             "or bfloat16 (faster on CPUs with AVX512-BF16; "
-                                             "a few grey levels off)."})
+    precision: precision_lib.Precision = dataclasses.field(
+        default="float32", metadata={"help": PRECISION_HELP})
 
     def __post_init__(self):
         super().__post_init__()
-        if self.precision not in stylize.PRECISIONS:
-            raise ValueError(f"precision must be one of {stylize.PRECISIONS}, "
-                             f"got {self.precision!r}")
+        object.__setattr__(self, "precision", precision_lib.check_precision(self.precision))
         if not (os.path.isdir(self.generator) or self.generator in models.ARCHITECTURES):
             raise ValueError(f"style methods need a generator: {self.generator!r} is neither a "
                              "SavedModel folder nor a stylizer architecture (port_weights "

@@ -16,14 +16,14 @@ import numpy as np
 
 from pp_tf.attacks import color_lut
 from pp_tf.protections.base import OUTSIDE_GATE, Prepared, Protection, Servable, register
-from pp_tf.protections.tone_curves import (ColorProtectionSettings, build_color_attack,
-                                          serve_color_attack)
+from pp_tf.protections._color import (ColorProtectionSettings, build_color_attack,
+                                      serve_color_attack)
 
 
 @dataclasses.dataclass(frozen=True)
 class ColorLUTSettings(ColorProtectionSettings, color_lut.ColorLUTConfig):
     """`color_lut.ColorLUTConfig` (every setting of the attack, written there) and
-    `tone_curves.ColorProtectionSettings`."""
+    `_color.ColorProtectionSettings`."""
 
     CONFIG: ClassVar[type] = color_lut.ColorLUTConfig
 

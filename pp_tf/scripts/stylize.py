@@ -14,17 +14,16 @@ from absl import flags
 
 from pp_tf import image_io, weights
 from pp_tf.scripts import cli
-from pp_tf.stylize import (CONVOLUTIONS, PRECISIONS, StylizeConfig, load_generator,
-                           stylize_folder)
+from pp_tf.gan.precision import DEPRECATED_PRECISIONS, PRECISIONS
+from pp_tf.stylize import CONVOLUTIONS, StylizeConfig, load_generator, stylize_folder
+from pp_tf.stylize.generators import PRECISION_HELP
 
 _GENERATOR = flags.DEFINE_string(
     "generator", None, "A port_weights SavedModel folder, or a stylizer architecture name "
     "(cyclegan_resnet9, cyclegan_resnet6, cartoongan) with --weights.")
 _WEIGHTS = flags.DEFINE_string("weights", None, "Published weight file for an architecture name.")
 _PRECISION = flags.DEFINE_enum(
-    "precision", "float32", list(PRECISIONS),
-    "With an architecture name: bfloat16 computes faster on CPUs with AVX512-BF16, a few grey "
-    "levels off float32 (BUILD_NOTES).")
+    "precision", "float32", [*PRECISIONS, *DEPRECATED_PRECISIONS], PRECISION_HELP)
 _CONVOLUTIONS = flags.DEFINE_enum(
     "convolutions", "auto", list(CONVOLUTIONS),
     "winograd computes the residual blocks' float32 3x3 convolutions (128 channels or more) "

@@ -46,7 +46,9 @@ in the output folder) and the run goes on; existing outputs are kept unless
 """
 
 
-from pp_tf.stylize.generators import (CONVOLUTIONS, PRECISIONS, Generate, Generator,
+from pp_tf import deprecation
+from pp_tf.gan.precision import PRECISIONS
+from pp_tf.stylize.generators import (CONVOLUTIONS, Generate, Generator,
                                       build_generator_model, load_generator,
                                       rebuild_saved_generator, to_uint8, to_unit)
 from pp_tf.stylize.photos import (StylizeConfig, stylize_batch, stylize_folder, stylize_image,
@@ -59,3 +61,7 @@ __all__ = ["CONVOLUTIONS", "GRID", "MIN_SIDE", "PRECISIONS", "Generate", "Genera
            "rebuild_saved_generator", "seamless_boxes", "stylize_batch", "stylize_folder",
            "stylize_image", "stylize_seamless", "stylize_small", "stylize_tiled", "tile_starts",
            "to_uint8", "to_unit"]
+
+
+# A stylizer's stage row is the one stage geometry `pp_tf.seamless` owns.
+__getattr__ = deprecation.moved(__name__, {"StageInfo": "pp_tf.seamless:StageGeometry"})

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import logging
 import os
-import typing
-from typing import Callable, Literal
+from typing import Callable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from pp_tf import seamless, winograd
-from pp_tf.gan.precision import policy_scope
+from pp_tf.gan.precision import check_precision, policy_scope
 
 # float32 RGB in [-1, 1], [batch, height, width, 3] -> the same, of the same size
 Generate = Callable[[np.ndarray], np.ndarray]
@@ -64,9 +63,11 @@ class Generator:
         return cls(signatures["generate"], module.run_stage, stages, module)
 
 
-Precision = Literal["float32", "bfloat16"]
-PRECISIONS = typing.get_args(Precision)
 CONVOLUTIONS = ("auto", "winograd", "direct")
+PRECISION_HELP = ("With an architecture name: compute in float32, mixed_bfloat16 (about 1.6x "
+                  "faster on CPUs with AVX512-BF16, a few grey levels off float32) or "
+                  "mixed_float16 (GPUs); bfloat16 is the deprecated spelling of "
+                  "mixed_bfloat16.")
 
 
 def _resolve(convolutions: str) -> str:
@@ -117,23 +118,19 @@ def build_generator_model(build: Callable[[], keras.Model], precision: str = "fl
 
     Args:
         build: returns the generator, weights loaded.
-        precision: float32, or bfloat16 (variables and instance norms stay
-            float32; the output is bfloat16, so cast it).
+        precision: float32, or a mixed policy (`pp_tf.gan.precision`: variables and
+            instance norms stay float32; the output is in the compute dtype, so cast it).
         convolutions: `winograd` computes the float32 3x3 stride-1 convolutions
             of 128 channels or more (the residual blocks) by Winograd F(4, 3)
             (`pp_tf.winograd`: about 1.6x faster generators on a CPU, within a
             grey level); `direct` keeps
             TensorFlow's; `auto` is `winograd` unless a GPU is visible (cuDNN
-            picks its own algorithms there). bfloat16 layers stay direct.
+            picks its own algorithms there). Mixed-precision layers stay direct.
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    precision = check_precision(precision)
     convolutions = _resolve(convolutions)
-    if precision == "float32":
+    with policy_scope(precision):
         model = build()
-    else:
-        with policy_scope("mixed_bfloat16"):
-            model = build()
     return winograd.for_inference(model) if convolutions == "winograd" else model
 
 
@@ -145,11 +142,11 @@ def load_generator(generator: str, weights: str | None = None,
         generator: a SavedModel folder written by `port_weights` for a stylizer
             architecture, or the name of one (`cyclegan_resnet9`, `cartoongan`).
         weights: with an architecture name, its published weight file.
-        precision: with an architecture name, `float32` or `bfloat16`
+        precision: with an architecture name, `float32`, `mixed_bfloat16`
             (convolutions in bfloat16, norms and outputs in float32: about
             1.6x faster on a CPU with AVX512-BF16, within a few grey levels;
-            `docs/notes/perf.md`). A SavedModel runs in the precision it was
-            saved in.
+            BUILD_NOTES) or `mixed_float16` (for GPUs). A SavedModel runs in the
+            precision it was saved in.
         convolutions: `auto`, `winograd` or `direct` (`build_generator_model`).
             With Winograd, a SavedModel folder written by `port_weights` is
             rebuilt by its architecture and restored from the folder
@@ -158,8 +155,7 @@ def load_generator(generator: str, weights: str | None = None,
     """
     from pp_tf.export import StylizerModule
 
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    precision = check_precision(precision)
     if os.path.isdir(generator):
         if weights:
             raise ValueError("--weights goes with an architecture name, not a SavedModel folder")
