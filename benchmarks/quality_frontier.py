@@ -10,8 +10,10 @@ level it prints, over the photos:
 * the colour-undone SSIMULACRA2 of the photo as saved, median and worst, and the median
   strength the gate kept;
 * the seconds per photo of the method alone and of the gate;
-* then (unless `--skip_12mp`) the seconds of each method and of the default gate on one
-  12 MP photo (the first photo upscaled to 4000x3000), as `protect` spends them.
+* then (unless `--skip_12mp`) the seconds `protect` spends on one 12 MP photo (the first
+  photo upscaled to 4000x3000): each method, the gate at its default and in its worst case
+  (a tolerance no photo meets, so the search scores all `search_steps`), with the number of
+  scorings, and the BRISQUE scores of the output and the original; the totals add them.
 
 The photos, attackers, methods and setting overrides are `protection_targets`' flags.
 
@@ -54,10 +56,9 @@ def frontier(name, prepared, photos, attackers, trained: int, levels) -> list[di
         method_seconds.append(time.perf_counter() - start)
         for level in levels:
             start = time.perf_counter()
-            out, record = gate.hold(photo, full, gate.QualityGate(level),
-                                    saved=lambda pixels: targets.as_saved(pixels, fmt))
+            out, record, saved = gate.hold(photo, full, gate.QualityGate(level),
+                                           saved=lambda pixels: targets.as_saved(pixels, fmt))
             seconds = time.perf_counter() - start
-            saved = targets.as_saved(out, fmt)
             uploaded = simulate_upload(saved)
             row = per_level[level]
             row["gate_s"].append(seconds)
@@ -125,20 +126,32 @@ def main(argv):
     large = np.asarray(Image.fromarray(pixels).resize((4000, 3000), Image.Resampling.BICUBIC))
     print(f"\n12 MP ({name} upscaled to 4000x3000), method + gate at min_quality "
           f"{gate.DEFAULT:g}; load average {os.getloadavg()[0]:.1f}:")
+    start = time.perf_counter()
+    for _ in range(2):
+        measures.naturalness(large)
+    naturalness_seconds = time.perf_counter() - start
+    print(f"  BRISQUE of the output and of the original, as protect scores them: "
+          f"{naturalness_seconds:.1f} s")
+    # The worst case: a tolerance no photo meets, so the search scores all search_steps.
+    gates = {"default gate": gate.QualityGate(gate.DEFAULT),
+             "worst case": gate.QualityGate(gate.DEFAULT, tolerance=1e-6)}
     for name, method in prepared.items():
         start = time.perf_counter()
         full = method.apply(large, protections.PhotoContext(name))
         method_seconds = time.perf_counter() - start
-        gate_seconds = []
-        for _ in range(2):  # the first call traces the measures for this size
-            start = time.perf_counter()
-            _, record = gate.hold(large, full, gate.QualityGate(gate.DEFAULT),
-                                  saved=lambda out: targets.as_saved(out, fmt))
-            gate_seconds.append(time.perf_counter() - start)
-        print(f"  {name}: {method_seconds:.1f} s + gate "
-              f"{gate_seconds[1]:.1f} s ({gate_seconds[0]:.1f} s with its trace; strength "
-              f"{record.get('strength', 1.0):.2f})", flush=True)
-
+        parts = []
+        for label, quality_gate in gates.items():
+            for _ in range(2):  # the first call traces the measures for this size
+                scorings = []
+                start = time.perf_counter()
+                _, record, _ = gate.hold(
+                    large, full, quality_gate,
+                    saved=lambda out: scorings.append(1) or targets.as_saved(out, fmt))
+                seconds = time.perf_counter() - start
+            parts.append(f"{label} {seconds:.1f} s ({len(scorings)} scorings, strength "
+                         f"{record.get('strength', 1.0):.2f}; total "
+                         f"{method_seconds + seconds + naturalness_seconds:.1f} s)")
+        print(f"  {name}: {method_seconds:.1f} s + {'; '.join(parts)}", flush=True)
 
 if __name__ == "__main__":
     app.run(main)

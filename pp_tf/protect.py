@@ -134,8 +134,7 @@ def protect_folder(input_dir: str, output_dir: str, config: ProtectConfig,
         def saved(pixels):
             return image_io.as_saved(pixels, task.fmt, config.jpeg_quality)
 
-        photo, quality = gate.hold(original, photo, quality_gate, saved)
-        written = saved(photo)
+        photo, quality, written = gate.hold(original, photo, quality_gate, saved)
         quality["brisque"], quality["brisque_original"] = (
             measures.naturalness(written), measures.naturalness(original))
         if quality.get("strength", 1.0) < 1.0 and models:

@@ -57,6 +57,21 @@ def test_ssimulacra2_of_a_copy_is_100_and_batches_are_independent():
     assert scores[1] == pytest.approx(alone, abs=1e-3) and alone < 90
 
 
+def test_a_scored_reference_scores_many_candidates_as_each_alone():
+    """The gate's search prepares the original once (`scored_reference`) and scores a batch
+    of candidates against it: the scores of each photo scored alone."""
+    photo = bundled("astronaut.png", 300)
+    candidates = [calibration.noise(8)(photo), calibration.jpeg(30)(photo), photo]
+    reference = measures.scored_reference(photo)
+    ssimulacra2_scores, gmsd_scores = measures.scores_against(
+        reference, tf.concat([measures.at_scored_size(c) for c in candidates], 0))
+    for candidate, score, structure in zip(candidates, ssimulacra2_scores.numpy(),
+                                           gmsd_scores.numpy()):
+        alone = measures.photo_quality(photo, candidate)
+        assert score == pytest.approx(alone.ssimulacra2, abs=1e-3)
+        assert structure == pytest.approx(alone.gmsd, abs=1e-6)
+
+
 def matlab_gmsd(reference: np.ndarray, distorted: np.ndarray) -> float:
     """GMSD as the authors' MATLAB code computes it, written out with explicit loops."""
     def luma(image):
@@ -187,7 +202,8 @@ def test_gate_finds_nearly_the_largest_strength_a_grid_allows():
     noisy = calibration.noise(24)(photo)
     saved = calibration.jpeg(95)
     quality_gate = gate.QualityGate(gate.DEFAULT)
-    out, record = gate.hold(photo, noisy, quality_gate, saved)
+    out, record, written = gate.hold(photo, noisy, quality_gate, saved)
+    np.testing.assert_array_equal(written, saved(out))  # the pixels as written, scored once
     grid = np.arange(65) / 64
     scores = np.array([measures.photo_quality(photo, saved(gate.blend(photo, noisy, s)))
                        .ssimulacra2 for s in grid])
@@ -201,10 +217,11 @@ def test_gate_finds_nearly_the_largest_strength_a_grid_allows():
 def test_gate_passes_a_gentle_change_untouched_and_skips_a_crop():
     photo = bundled("baboon.jpg", 300)
     gentle = calibration.jpeg(90)(photo)
-    out, record = gate.hold(photo, gentle, gate.QualityGate())
-    assert out is gentle and record["strength"] == 1.0 and record["within_gate"]
+    out, record, written = gate.hold(photo, gentle, gate.QualityGate())
+    assert out is gentle and written is gentle and record["strength"] == 1.0
+    assert record["within_gate"]
     crop = photo[10:-10, 10:-10]
-    out, record = gate.hold(photo, crop, gate.QualityGate())
+    out, record, _ = gate.hold(photo, crop, gate.QualityGate())
     assert out is crop and record == {"not_measured": "its size differs from the original's"}
     tiny = photo[:4, :4]
     assert gate.hold(tiny, tiny // 2, gate.QualityGate())[1] == {

@@ -77,7 +77,7 @@ def test_gate_in_a_graph_equals_hold():
     for shape in ((72, 96), (300, 520)):
         original = smooth_gradient(*shape)
         noisy = np.clip(original + rng.normal(0, 24, original.shape), 0, 255).astype(np.uint8)
-        expected, record = gate.hold(original, noisy, gate.QualityGate(gate.DEFAULT))
+        expected, record, _ = gate.hold(original, noisy, gate.QualityGate(gate.DEFAULT))
         photo, strength, quality = hold(original, noisy)
         assert 0 < record["strength"] < 1
         assert float(strength) == pytest.approx(record["strength"], abs=1e-4)

@@ -111,7 +111,7 @@ class ProtectPhoto(beam.DoFn):
                 return
             original = image_io.decode_image(data, path, config.max_pixels)
             protected = self.protect(original)
-            protected, quality = gate.hold(
+            protected, quality, _ = gate.hold(
                 original, protected, gate.QualityGate(config.min_quality),
                 lambda pixels: image_io.as_saved(pixels, fmt, config.jpeg_quality))
             files.write_atomic(image_io.encode_image(protected, fmt, config.jpeg_quality),

@@ -19,7 +19,7 @@ strength, which will rarely still fool anyone, is plain to see.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -74,47 +74,66 @@ def blend(original: np.ndarray, result: np.ndarray, strength: float) -> np.ndarr
     return out
 
 
+class Held(NamedTuple):
+    """What `hold` returns: the photo, the manifest's record, and the photo's pixels once
+    written (`saved(photo)`, which the gate scored: no second re-encode needed)."""
+
+    photo: np.ndarray
+    record: dict
+    written: np.ndarray
+
+
 def hold(original: np.ndarray, result: np.ndarray, gate: QualityGate,
-         saved: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, dict]:
+         saved: Callable[[np.ndarray], np.ndarray] | None = None) -> Held:
     """`result`, or `result` taken back towards `original` until it meets the gate.
 
     `saved(photo)` gives the pixels the photo will have once written (a JPEG re-encode:
     `image_io.as_saved`); the gate holds for those (default: the photo itself).
 
-    Returns the photo and the manifest's record: `ssimulacra2` and `gmsd` of the photo
-    returned, `strength` (1: the method's result as it was), `full_ssimulacra2` (the
-    result's own score) and `within_gate`. A result that cannot be measured (a crop, a
-    photo under 8 px) is returned as it is, with the reason (`not_measured`).
+    Returns the photo, the manifest's record and the written pixels (`Held`). The record
+    has `ssimulacra2` and `gmsd` of the photo returned, `strength` (1: the method's result
+    as it was), `full_ssimulacra2` (the result's own score) and `within_gate`. A result
+    that cannot be measured (a crop, a photo under 8 px) is returned as it is, with the
+    reason (`not_measured`).
     """
+    saved = saved or (lambda photo: photo)
     reason = measures.not_measured(original, result)
     if reason:
-        return result, {"not_measured": reason}
-    saved = saved or (lambda photo: photo)
-    reference = measures.at_scored_size(original)  # once, not at every scoring
+        return Held(result, {"not_measured": reason}, saved(result))
+    reference = measures.scored_reference(original)  # once, not at every scoring
+    passing = {}  # the written pixels of the strongest passing blend scored so far
 
-    def quality_of(photo) -> measures.PhotoQuality:  # the photo as it will be written
-        ssimulacra2, gmsd = measures.scores_at_size(reference,
-                                                    measures.at_scored_size(saved(photo)))
-        return measures.PhotoQuality(ssimulacra2=float(ssimulacra2[0]), gmsd=float(gmsd[0]))
+    def quality_of(photo) -> tuple[measures.PhotoQuality, np.ndarray]:
+        written = saved(photo)
+        ssimulacra2, gmsd = measures.scores_against(reference, measures.at_scored_size(written))
+        return measures.PhotoQuality(ssimulacra2=float(ssimulacra2[0]),
+                                     gmsd=float(gmsd[0])), written
 
-    quality = quality_of(result)
+    quality, written = quality_of(result)
     record = {"full_ssimulacra2": round(quality.ssimulacra2, 2)}
     strength, photo = 1.0, result
     if gate.on and quality.ssimulacra2 < gate.min_quality:
 
         def score(strength):
-            scored = quality_of(blend(original, result, float(strength)))
+            strength = float(strength)
+            scored, written = quality_of(blend(original, result, strength))
+            if scored.ssimulacra2 >= gate.min_quality and strength > passing.get("strength", 0):
+                passing.update(strength=strength, written=written)
             return scored.ssimulacra2, scored.gmsd
 
         strength, ssimulacra2, gmsd = (float(value) for value in search_strength(
             score, quality.ssimulacra2, gate))
         photo = blend(original, result, strength)
-        quality = (quality_of(photo) if strength == 0
-                   else measures.PhotoQuality(ssimulacra2=ssimulacra2, gmsd=gmsd))
-    return photo, {**record, "strength": round(strength, 4),
-                   "ssimulacra2": round(quality.ssimulacra2, 2),
-                   "gmsd": round(quality.gmsd, 5),
-                   "within_gate": bool(quality.ssimulacra2 >= max(gate.min_quality, FLOOR))}
+        if strength > 0 and passing.get("strength") == strength:  # the search's last pass
+            written = passing["written"]
+            quality = measures.PhotoQuality(ssimulacra2=ssimulacra2, gmsd=gmsd)
+        else:  # the original (strength 0)
+            quality, written = quality_of(photo)
+    return Held(photo, {**record, "strength": round(strength, 4),
+                        "ssimulacra2": round(quality.ssimulacra2, 2),
+                        "gmsd": round(quality.gmsd, 5),
+                        "within_gate": bool(quality.ssimulacra2 >= max(gate.min_quality,
+                                                                       FLOOR))}, written)
 
 
 def search_strength(score, full_quality, gate: QualityGate):
@@ -169,7 +188,7 @@ def hold_tensor(original, result, gate: QualityGate):
     of one size, which may be known only when it runs -> (the photo, uint8 `[h, w, 3]`;
     its strength; its colour-undone SSIMULACRA2). The photo is judged as it is returned
     (a JPEG re-encode afterwards is not scored)."""
-    reference = measures.at_scored_size(original)
+    reference = measures.scored_reference(original)
 
     def blend_at(strength):
         mixed = tf.cast(original, tf.float32) + strength * (
@@ -177,7 +196,7 @@ def hold_tensor(original, result, gate: QualityGate):
         return tf.cast(tf.clip_by_value(tf.round(mixed), 0.0, 255.0), tf.uint8)
 
     def score(strength):
-        ssimulacra2, gmsd = measures.scores_at_size(
+        ssimulacra2, gmsd = measures.scores_against(
             reference, measures.at_scored_size(blend_at(strength)))
         return ssimulacra2[0], gmsd[0]
 

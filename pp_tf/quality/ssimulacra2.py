@@ -109,11 +109,19 @@ def _pooled(error_map):
     return mean, tf.pow(tf.maximum(fourth, 1e-30), 0.25) * tf.cast(fourth > 0, fourth.dtype)
 
 
-def scale_features(ref, dist):
+def reference_scale(ref):
+    """What one scale's features need of the reference alone: its XYB planes, their blur
+    and the blur of their squares (`[b, h, w, 3]` each)."""
+    return ref, blur(ref), blur(ref * ref)
+
+
+def scale_features(reference_part, dist):
     """The 18 features of one scale, `[b, 3, 6]`: per channel, SSIM (mean, 4-norm), added
-    edges (mean, 4-norm), lost edges (mean, 4-norm), interleaved as libjxl weighs them."""
-    mu1, mu2 = blur(ref), blur(dist)
-    s11, s22, s12 = blur(ref * ref), blur(dist * dist), blur(ref * dist)
+    edges (mean, 4-norm), lost edges (mean, 4-norm), interleaved as libjxl weighs them.
+    `reference_part` is the scale's `reference_scale`; `dist` its distorted XYB planes."""
+    ref, mu1, s11 = reference_part
+    mu2 = blur(dist)
+    s22, s12 = blur(dist * dist), blur(ref * dist)
     num_m = 1.0 - tf.square(mu1 - mu2)
     num_s = 2.0 * (s12 - mu1 * mu2) + _C2
     denom_s = (s11 - mu1 * mu1) + (s22 - mu2 * mu2) + _C2
@@ -149,6 +157,50 @@ def score_from_features(features, scales):
                                                      0.6276336467831387), 100.0)
 
 
+def _present(linear):
+    shape = tf.shape(linear)
+    return tf.logical_and(shape[1] >= 8, shape[2] >= 8)
+
+
+def reference_scales(reference):
+    """The reference's part of every scale (`reference_scale`), sRGB `[b, h, w, 3]` on the
+    0-255 scale: computed once, it scores any number of distorted images
+    (`ssimulacra2_against`), as the quality gate's search does. A scale under 8 x 8 px holds
+    zeros of shape `[b, 1, 1, 3]`."""
+    reference = tf.cast(reference, tf.float32) / 255.0
+    if reference.shape[1:3].is_fully_defined() and min(reference.shape[1:3]) < 8:
+        raise ValueError(f"SSIMULACRA2 needs at least 8 x 8 pixels, got {reference.shape[1:3]}")
+    linear, parts = srgb_to_linear(reference), []
+    for _ in range(NUM_SCALES):
+        nothing = tf.zeros([tf.shape(linear)[0], 1, 1, 3])
+        parts.append(tf.cond(_present(linear),
+                             lambda linear=linear: reference_scale(linear_to_positive_xyb(linear)),
+                             lambda nothing=nothing: (nothing, nothing, nothing)))
+        linear = downsample(linear)
+    return tuple(parts)
+
+
+def ssimulacra2_against(scales, distorted):
+    """SSIMULACRA2 of `distorted` (sRGB `[b, h, w, 3]`, 0-255) against the reference whose
+    `reference_scales` are `scales` (batch 1 or b, the same size) -> float32 `[b]`."""
+    distorted = tf.cast(distorted, tf.float32) / 255.0
+    tf.debugging.assert_equal(tf.shape(scales[0][0])[1:], tf.shape(distorted)[1:],
+                              message="SSIMULACRA2: the two images' shapes differ")
+    linear = srgb_to_linear(distorted)
+    batch = tf.shape(distorted)[0]
+    features, count = [], tf.constant(0)
+    for part in scales:
+        present = _present(linear)
+        features.append(tf.cond(
+            present,
+            lambda part=part, linear=linear: scale_features(part, linear_to_positive_xyb(linear)),
+            lambda: tf.zeros([batch, 3, 6])))
+        count += tf.cast(present, tf.int32)
+        linear = downsample(linear)
+    tf.debugging.assert_positive(count, message="SSIMULACRA2 needs at least 8 x 8 pixels")
+    return score_from_features(tf.stack(features, axis=2), count)
+
+
 def ssimulacra2(reference, distorted):
     """SSIMULACRA2 of `distorted` against `reference`: sRGB `[b, h, w, 3]` on the 0-255 scale
     (uint8 or float; float values are clipped to 0-255), one shape -> float32 `[b]`.
@@ -157,26 +209,9 @@ def ssimulacra2(reference, distorted):
     TF Serving graph): each scale of at least 8 x 8 px is scored under a `tf.cond`, so one
     trace serves every size.
     """
-    reference = tf.cast(reference, tf.float32) / 255.0
-    distorted = tf.cast(distorted, tf.float32) / 255.0
+    reference, distorted = tf.convert_to_tensor(reference), tf.convert_to_tensor(distorted)
     if reference.shape.is_fully_defined() and reference.shape[1:] != distorted.shape[1:]:
         raise ValueError(f"shapes differ: {reference.shape} and {distorted.shape}")
-    if reference.shape[1:3].is_fully_defined() and min(reference.shape[1:3]) < 8:
-        raise ValueError(f"SSIMULACRA2 needs at least 8 x 8 pixels, got {reference.shape[1:3]}")
     tf.debugging.assert_equal(tf.shape(reference), tf.shape(distorted),
                               message="SSIMULACRA2: the two images' shapes differ")
-    ref_linear, dist_linear = srgb_to_linear(reference), srgb_to_linear(distorted)
-    batch = tf.shape(reference)[0]
-    features, scales = [], tf.constant(0)
-    for _ in range(NUM_SCALES):
-        shape = tf.shape(ref_linear)
-        present = tf.logical_and(shape[1] >= 8, shape[2] >= 8)
-        features.append(tf.cond(
-            present,
-            lambda ref=ref_linear, dist=dist_linear: scale_features(
-                linear_to_positive_xyb(ref), linear_to_positive_xyb(dist)),
-            lambda: tf.zeros([batch, 3, 6])))
-        scales += tf.cast(present, tf.int32)
-        ref_linear, dist_linear = downsample(ref_linear), downsample(dist_linear)
-    tf.debugging.assert_positive(scales, message="SSIMULACRA2 needs at least 8 x 8 pixels")
-    return score_from_features(tf.stack(features, axis=2), scales)
+    return ssimulacra2_against(reference_scales(reference), distorted)

@@ -1,0 +1,66 @@
+r"""The pgd servable with and without XLA (`jit_compile`), in one run.
+
+  PYTHONPATH=$PWD .venv/bin/python benchmarks/serving_xla.py --count=2
+
+The servable's protect function (`protections.get("pgd").serving`: pgd at its defaults
+against Lite0 + Lite1, the whole optimisation in a `tf.while_loop`, before the quality
+gate, which `protect_module` adds) is wrapped in a `tf.function` with the export's input
+signature, once as it is exported and once with `jit_compile=True`. For each of `--count`
+bundled photos it prints the first call (trace, and XLA's compile for that photo size)
+and the mean of `--repeats` further calls, and the largest difference between the two
+outputs in grey levels. XLA compiles once per photo size, so a service sees the first
+call's cost for every new size.
+"""
+
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+from absl import app, flags
+
+from pp_tf import bundled, image_io, protections
+
+_COUNT = flags.DEFINE_integer("count", 2, "Bundled photos (each a new size).")
+_REPEATS = flags.DEFINE_integer("repeats", 2, "Timed calls after the first.")
+
+
+def main(argv):
+    del argv
+    examples = bundled.examples_dir()
+    names = sorted(n for n in os.listdir(examples) if n.endswith((".jpg", ".png")))[:_COUNT.value]
+    method = protections.get("pgd")
+    servable = method.serving(method.make_settings({}))
+    signature = [tf.TensorSpec([None, None, None, 3], tf.uint8)]
+    functions = {"graph": tf.function(servable.protect_batch, input_signature=signature),
+                 "XLA": tf.function(servable.protect_batch, input_signature=signature,
+                                    jit_compile=True)}
+    print(f"TensorFlow {tf.__version__}, {len(tf.config.list_physical_devices('GPU'))} GPUs; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print("| photo | size | path | first call s | later call s | max diff |\n"
+          "|---|---|---|---|---|---|")
+    for name in names:
+        photo = image_io.read_image(os.path.join(examples, name))[None]
+        outputs = {}
+        for label, function in functions.items():
+            try:
+                start = time.perf_counter()
+                out = function(photo).numpy()
+                first = time.perf_counter() - start
+                start = time.perf_counter()
+                for _ in range(_REPEATS.value):
+                    out = function(photo).numpy()
+                later = (time.perf_counter() - start) / _REPEATS.value
+            except Exception as error:  # noqa: BLE001 - an op XLA cannot compile: say which
+                print(f"| {name} | {photo.shape[2]}x{photo.shape[1]} | {label} | failed: "
+                      f"{type(error).__name__}: {str(error).splitlines()[0][:200]} | | |")
+                continue
+            outputs[label] = out
+            diff = (int(np.abs(out.astype(int) - outputs["graph"].astype(int)).max())
+                    if "graph" in outputs else "")
+            print(f"| {name} | {photo.shape[2]}x{photo.shape[1]} | {label} | {first:.1f} | "
+                  f"{later:.1f} | {diff} |", flush=True)
+
+
+if __name__ == "__main__":
+    app.run(main)
