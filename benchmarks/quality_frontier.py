@@ -57,7 +57,7 @@ def frontier(name, prepared, photos, attackers, trained: int, levels) -> list[di
         for level in levels:
             start = time.perf_counter()
             out, record, saved = gate.hold(photo, full, gate.QualityGate(level),
-                                           saved=lambda pixels: targets.as_saved(pixels, fmt))
+                                           saved=image_io.AsSaved(fmt, 95))
             seconds = time.perf_counter() - start
             uploaded = simulate_upload(saved)
             row = per_level[level]
@@ -135,6 +135,13 @@ def main(argv):
     # The worst case: a tolerance no photo meets, so the search scores all search_steps.
     gates = {"default gate": gate.QualityGate(gate.DEFAULT),
              "worst case": gate.QualityGate(gate.DEFAULT, tolerance=1e-6)}
+    scorings, scores_against = [], measures.scores_against
+
+    def counted(*args):  # the gate looks it up at each scoring
+        scorings.append(1)
+        return scores_against(*args)
+
+    measures.scores_against = counted
     for name, method in prepared.items():
         start = time.perf_counter()
         full = method.apply(large, protections.PhotoContext(name))
@@ -142,11 +149,10 @@ def main(argv):
         parts = []
         for label, quality_gate in gates.items():
             for _ in range(2):  # the first call traces the measures for this size
-                scorings = []
+                scorings.clear()
                 start = time.perf_counter()
-                _, record, _ = gate.hold(
-                    large, full, quality_gate,
-                    saved=lambda out: scorings.append(1) or targets.as_saved(out, fmt))
+                saver = image_io.AsSaved(fmt, 95)
+                _, record, _ = gate.hold(large, full, quality_gate, saved=saver)
                 seconds = time.perf_counter() - start
             parts.append(f"{label} {seconds:.1f} s ({len(scorings)} scorings, strength "
                          f"{record.get('strength', 1.0):.2f}; total "

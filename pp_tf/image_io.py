@@ -205,18 +205,57 @@ def encode_image(pixels: np.ndarray, fmt: str, jpeg_quality: int = 95,
     return buffer.getvalue()
 
 
+# `as_saved` codes a JPEG in strips of this many rows (a multiple of 8: see there).
+JPEG_STRIP_ROWS = 512
+
+
+def _decoded(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+
+
 def as_saved(pixels: np.ndarray, fmt: str | None, jpeg_quality: int = 95) -> np.ndarray:
     """The pixels a reader gets back from `encode_image(pixels, fmt, jpeg_quality)`: the
     decoded file for the lossy formats (JPEG, WebP), `pixels` themselves otherwise. The
     JPEG is encoded without Huffman optimisation, which changes the file's size, never its
-    pixels."""
+    pixels.
+
+    A JPEG is coded in strips of `JPEG_STRIP_ROWS` rows, each a JPEG of its own, into one
+    output array, so that a 50 MP photo needs no whole-photo copies in PIL: with no chroma
+    subsampling (`encode_image` writes 4:4:4) a baseline JPEG codes every 8x8 block on its
+    own (DCT, quantisation, IDCT, colour conversion; no upsampling across blocks), so
+    strips that start on multiples of 8 rows decode to exactly the whole file's pixels
+    (`tests/test_image_io.py` checks it against the whole photo's round trip).
+    """
     out_format = _OUTPUT_FORMAT.get((fmt or "PNG").upper(), (fmt or "PNG").upper())
     if out_format not in ("JPEG", "WEBP"):
         return pixels
-    data = encode_image(pixels, out_format, jpeg_quality, optimize=False)
-    with Image.open(io.BytesIO(data)) as image:
-        image.load()
-        return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+    if out_format == "WEBP":  # VP8 filters across blocks: the whole photo at once
+        return _decoded(encode_image(pixels, out_format, jpeg_quality, optimize=False))
+    pixels = np.asarray(pixels)
+    out = np.empty(pixels.shape, np.uint8)
+    for top in range(0, len(pixels), JPEG_STRIP_ROWS):
+        rows = slice(top, top + JPEG_STRIP_ROWS)
+        out[rows] = _decoded(encode_image(np.ascontiguousarray(pixels[rows]), out_format,
+                                          jpeg_quality, optimize=False))
+    return out
+
+
+class AsSaved:
+    """`as_saved(pixels, fmt, jpeg_quality)` as a function of the pixels, which the quality
+    gate calls on each candidate. `strip_rows`: a strip of that many rows starting on a
+    multiple of it comes back as those rows of the whole photo's `as_saved` (every format
+    but WebP, which filters across blocks: None), so the gate can blend and save its
+    candidates strip by strip."""
+
+    def __init__(self, fmt: str | None, jpeg_quality: int = 95):
+        self.fmt, self.jpeg_quality = fmt, jpeg_quality
+        out_format = _OUTPUT_FORMAT.get((fmt or "PNG").upper(), (fmt or "PNG").upper())
+        self.strip_rows = None if out_format == "WEBP" else JPEG_STRIP_ROWS
+
+    def __call__(self, pixels: np.ndarray) -> np.ndarray:
+        return as_saved(pixels, self.fmt, self.jpeg_quality)
 
 
 def same_file(a, b) -> bool:

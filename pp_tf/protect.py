@@ -131,10 +131,8 @@ def protect_folder(input_dir: str, output_dir: str, config: ProtectConfig,
         photo = original
         for prepared in chain:
             photo = prepared.apply(photo, context)
-        def saved(pixels):
-            return image_io.as_saved(pixels, task.fmt, config.jpeg_quality)
-
-        photo, quality, written = gate.hold(original, photo, quality_gate, saved)
+        photo, quality, written = gate.hold(original, photo, quality_gate,
+                                            image_io.AsSaved(task.fmt, config.jpeg_quality))
         quality["brisque"], quality["brisque_original"] = (
             measures.naturalness(written), measures.naturalness(original))
         if quality.get("strength", 1.0) < 1.0 and models:

@@ -116,11 +116,16 @@ def test_output_names_keep_the_format():
     assert image_io.output_name("x.tiff") == "x.tiff"
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "WEBP", "PNG"])
-def test_as_saved_is_what_a_reader_of_the_written_file_gets(tmp_path, fmt):
+@pytest.mark.parametrize("fmt, strip_rows", [("JPEG", 512), ("JPEG", 16), ("WEBP", 512),
+                                             ("PNG", 512)])
+def test_as_saved_is_what_a_reader_of_the_written_file_gets(tmp_path, monkeypatch, fmt,
+                                                            strip_rows):
+    """A JPEG coded in strips (16 rows: a strip boundary every two block rows, and a last
+    strip of 3 rows) decodes to the pixels of the whole file as written."""
+    monkeypatch.setattr(image_io, "JPEG_STRIP_ROWS", strip_rows)
     rng = np.random.default_rng(0)
-    pixels = np.clip(gradient(96, 128).astype(np.int16)
-                     + rng.integers(-20, 21, (96, 128, 3)), 0, 255).astype(np.uint8)
+    pixels = np.clip(gradient(99, 128).astype(np.int16)
+                     + rng.integers(-20, 21, (99, 128, 3)), 0, 255).astype(np.uint8)
     path = tmp_path / image_io.output_name("photo.png", fmt)
     image_io.write_image(pixels, path, fmt)
     with Image.open(path) as written:  # PIL's own decoder, not image_io's

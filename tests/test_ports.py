@@ -24,6 +24,7 @@ def _imagenet_normalize_nchw(pixels):
     return (torch.from_numpy(pixels).permute(0, 3, 1, 2) / 255.0 - mean) / std
 
 
+@pytest.mark.slow  # a published-size port
 def test_places365_resnet50_checkpoint_as_published(tmp_path, rng):
     """A CSAILVision-format checkpoint (legacy serialisation, `module.` keys,
     no num_batches_tracked, wrapped in a training dict) ports exactly."""

@@ -492,6 +492,7 @@ def test_multi_worker_kill_and_resume_restores_each_workers_own_pools(domains, t
             np.testing.assert_array_equal(actual[key], expected[key], err_msg=f"{name} {key}")
 
 
+@pytest.mark.slow  # GAN training steps in a second process
 def test_cyclegan_mirrored_two_cpu_replicas_learns_and_stays_in_sync(mirrored_run):
     stdout, stderr = mirrored_run.communicate(timeout=300)
     assert mirrored_run.returncode == 0, stderr[-3000:]

@@ -113,7 +113,7 @@ class ProtectPhoto(beam.DoFn):
             protected = self.protect(original)
             protected, quality, _ = gate.hold(
                 original, protected, gate.QualityGate(config.min_quality),
-                lambda pixels: image_io.as_saved(pixels, fmt, config.jpeg_quality))
+                image_io.AsSaved(fmt, config.jpeg_quality))
             files.write_atomic(image_io.encode_image(protected, fmt, config.jpeg_quality),
                                output)
         except Exception as error:  # the dead letter: named, with its reason

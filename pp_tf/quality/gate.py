@@ -102,21 +102,36 @@ def hold(original: np.ndarray, result: np.ndarray, gate: QualityGate,
         return Held(result, {"not_measured": reason}, saved(result))
     reference = measures.scored_reference(original)  # once, not at every scoring
     passing = {}  # the written pixels of the strongest passing blend scored so far
+    rows = getattr(saved, "strip_rows", None)
 
-    def quality_of(photo) -> tuple[measures.PhotoQuality, np.ndarray]:
-        written = saved(photo)
+    def written_at(strength: float) -> np.ndarray:
+        """The blend at `strength` as it will be written; strip by strip where `saved`
+        allows it (`image_io.AsSaved`), so that no whole-photo blend is made."""
+        if strength == 1.0:
+            return saved(result)
+        if rows is None:
+            return saved(blend(original, result, strength))
+        out = np.empty(np.shape(original), np.uint8)
+        for top in range(0, len(out), rows):
+            strip = slice(top, top + rows)
+            out[strip] = saved(blend(original[strip], result[strip], strength))
+        return out
+
+    def quality_of(written) -> measures.PhotoQuality:
         ssimulacra2, gmsd = measures.scores_against(reference, measures.at_scored_size(written))
-        return measures.PhotoQuality(ssimulacra2=float(ssimulacra2[0]),
-                                     gmsd=float(gmsd[0])), written
+        return measures.PhotoQuality(ssimulacra2=float(ssimulacra2[0]), gmsd=float(gmsd[0]))
 
-    quality, written = quality_of(result)
+    written = written_at(1.0)
+    quality = quality_of(written)
     record = {"full_ssimulacra2": round(quality.ssimulacra2, 2)}
     strength, photo = 1.0, result
     if gate.on and quality.ssimulacra2 < gate.min_quality:
+        del written  # not the photo returned: a full-size copy less while searching
 
         def score(strength):
             strength = float(strength)
-            scored, written = quality_of(blend(original, result, strength))
+            written = written_at(strength)
+            scored = quality_of(written)
             if scored.ssimulacra2 >= gate.min_quality and strength > passing.get("strength", 0):
                 passing.update(strength=strength, written=written)
             return scored.ssimulacra2, scored.gmsd
@@ -125,10 +140,11 @@ def hold(original: np.ndarray, result: np.ndarray, gate: QualityGate,
             score, quality.ssimulacra2, gate))
         photo = blend(original, result, strength)
         if strength > 0 and passing.get("strength") == strength:  # the search's last pass
-            written = passing["written"]
+            written = passing.pop("written")
             quality = measures.PhotoQuality(ssimulacra2=ssimulacra2, gmsd=gmsd)
         else:  # the original (strength 0)
-            quality, written = quality_of(photo)
+            written = written_at(strength)
+            quality = quality_of(written)
     return Held(photo, {**record, "strength": round(strength, 4),
                         "ssimulacra2": round(quality.ssimulacra2, 2),
                         "gmsd": round(quality.gmsd, 5),
