@@ -117,7 +117,6 @@ def test_bad_settings_are_refused_early():
         ProtectConfig(("center_crop", "center_crop"))
 
 
-@pytest.mark.slow  # end to end with the three real attackers; protect's and stylize's run fast
 def test_evaluate_script_on_the_hostile_corpus(corpus, tmp_path):
     """evaluate scores every good photo, names each bad one, and exits non-zero."""
     folder, good, bad, _ = corpus
