@@ -88,7 +88,8 @@ def hold(original: np.ndarray, result: np.ndarray, gate: QualityGate,
     """`result`, or `result` taken back towards `original` until it meets the gate.
 
     `saved(photo)` gives the pixels the photo will have once written (a JPEG re-encode:
-    `image_io.as_saved`); the gate holds for those (default: the photo itself).
+    `image_io.AsSaved`, whose `strip_rows` lets the candidates be blended and re-encoded
+    strip by strip); the gate holds for those (default: the photo itself).
 
     Returns the photo, the manifest's record and the written pixels (`Held`). The record
     has `ssimulacra2` and `gmsd` of the photo returned, `strength` (1: the method's result
