@@ -159,5 +159,6 @@ def main(argv):
                          f"{method_seconds + seconds + naturalness_seconds:.1f} s)")
         print(f"  {name}: {method_seconds:.1f} s + {'; '.join(parts)}", flush=True)
 
+
 if __name__ == "__main__":
     app.run(main)

@@ -67,7 +67,8 @@ def main(argv):
                       f"{type(error).__name__}: {str(error).splitlines()[0][:200]} | | |")
                 continue
             outputs[label, name] = out
-            diff = int(np.abs(out.astype(int) - outputs["graph", name].astype(int)).max())
+            graph = outputs.get(("graph", name))
+            diff = "" if graph is None else int(np.abs(out.astype(int) - graph.astype(int)).max())
             print(f"| {name} | {photo.shape[2]}x{photo.shape[1]} | {label} | {first:.1f} | "
                   f"{later:.1f} | {diff} |", flush=True)
 

@@ -31,6 +31,11 @@ def _warn(old: str, new: str) -> None:
                   stacklevel=3)
 
 
+def names_in(module: str, names) -> dict[str, str]:
+    """`moves` entries for `names` that kept their name in `module`."""
+    return {name: f"{module}:{name}" for name in names}
+
+
 def moved(module: str, moves: dict[str, str]) -> Callable[[str], Any]:
     """A module `__getattr__` answering each old name of `moves` ("module:name")."""
 

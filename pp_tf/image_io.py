@@ -207,6 +207,12 @@ def encode_image(pixels: np.ndarray, fmt: str, jpeg_quality: int = 95,
 
 # `as_saved` codes a JPEG in strips of this many rows (a multiple of 8: see there).
 JPEG_STRIP_ROWS = 512
+assert JPEG_STRIP_ROWS % 8 == 0
+
+
+def _saved_format(fmt: str | None) -> str:
+    """The format a photo read as `fmt` is written in (PNG when unknown)."""
+    return _OUTPUT_FORMAT.get((fmt or "PNG").upper(), (fmt or "PNG").upper())
 
 
 def _decoded(data: bytes) -> np.ndarray:
@@ -228,7 +234,7 @@ def as_saved(pixels: np.ndarray, fmt: str | None, jpeg_quality: int = 95) -> np.
     strips that start on multiples of 8 rows decode to exactly the whole file's pixels
     (`tests/test_image_io.py` checks it against the whole photo's round trip).
     """
-    out_format = _OUTPUT_FORMAT.get((fmt or "PNG").upper(), (fmt or "PNG").upper())
+    out_format = _saved_format(fmt)
     if out_format not in ("JPEG", "WEBP"):
         return pixels
     if out_format == "WEBP":  # VP8 filters across blocks: the whole photo at once
@@ -251,8 +257,7 @@ class AsSaved:
 
     def __init__(self, fmt: str | None, jpeg_quality: int = 95):
         self.fmt, self.jpeg_quality = fmt, jpeg_quality
-        out_format = _OUTPUT_FORMAT.get((fmt or "PNG").upper(), (fmt or "PNG").upper())
-        self.strip_rows = None if out_format == "WEBP" else JPEG_STRIP_ROWS
+        self.strip_rows = None if _saved_format(fmt) == "WEBP" else JPEG_STRIP_ROWS
 
     def __call__(self, pixels: np.ndarray) -> np.ndarray:
         return as_saved(pixels, self.fmt, self.jpeg_quality)

@@ -18,6 +18,7 @@ MOVES = [
     ("pp_tf.attacks.color_filter", "lookup_table", "pp_tf.attacks.tone_curves", "lookup_table"),
     ("pp_tf.attacks.color_filter", "LOOKS", "pp_tf.attacks.color_attack", "LOOKS"),
     ("pp_tf.attacks.color_filter", "optimise", "pp_tf.attacks.color_attack", "optimise"),
+    ("pp_tf.attacks.color_filter", "LOOK_HELP", "pp_tf.attacks.color_attack", "LOOK_HELP"),
     ("pp_tf.attacks.color_grade", "ColorGrade", "pp_tf.attacks.color_lut", "ColorLUT"),
     ("pp_tf.attacks.color_grade", "ColorGradeConfig", "pp_tf.attacks.color_lut",
      "ColorLUTConfig"),
@@ -28,6 +29,13 @@ MOVES = [
      "ColorProtectionSettings"),
     ("pp_tf.protections.color_filter", "load_appeal", "pp_tf.protections._color",
      "load_appeal"),
+    ("pp_tf.protections.color_filter", "attack_working_photo", "pp_tf.protections._per_photo",
+     "attack_working_photo"),
+    ("pp_tf.protections.tone_curves", "load_appeal", "pp_tf.protections._color",
+     "load_appeal"),
+    ("pp_tf.protections.tone_curves", "photo_seed", "pp_tf.protections._per_photo",
+     "photo_seed"),
+    ("pp_tf.stylize.generators", "PRECISIONS", "pp_tf.gan.precision", "PRECISIONS"),
     ("pp_tf.protections.color_grade", "ColorGradeSettings", "pp_tf.protections.color_lut",
      "ColorLUTSettings"),
     ("pp_tf.protections.pgd", "DEFAULT_ATTACKERS", "pp_tf.models", "TRAINED_ATTACKERS"),
@@ -94,9 +102,10 @@ def test_style_settings_and_generators_take_the_policy_names():
     from pp_tf.protections._style import StyleSettings
     from pp_tf.stylize import build_generator_model
 
-    with pytest.warns(FutureWarning):
+    with pytest.warns(FutureWarning) as caught:
         assert StyleSettings(generator="cartoongan", precision="bfloat16").precision == (
             "mixed_bfloat16")
+    assert caught[0].filename == __file__  # the line that used the old spelling
     with pytest.raises(ValueError, match="precision must be one of"):
         StyleSettings(generator="cartoongan", precision="half")
     for policy in precision.PRECISIONS:

@@ -1,6 +1,7 @@
 """The quality measures (pp_tf.quality) against independent references, their order on known
 distortions, and the quality gate of `protect`."""
 
+import io
 import json
 import os
 
@@ -212,6 +213,23 @@ def test_gate_finds_nearly_the_largest_strength_a_grid_allows():
     assert record["ssimulacra2"] < gate.DEFAULT + 3
     assert not np.any(scores[grid > record["strength"] + 1 / 32] >= gate.DEFAULT)
     assert 0 < record["strength"] < 1
+
+
+def test_gate_blends_and_saves_in_strips_as_the_whole_photo_would_be(monkeypatch):
+    """With a JPEG saver (`image_io.AsSaved`) the gate blends and re-encodes its candidates
+    16 rows at a time here (a 300-row photo: 18 full strips and a short one); what it returns
+    as written is what PIL reads back from the returned photo written whole."""
+    monkeypatch.setattr(image_io, "JPEG_STRIP_ROWS", 16)
+    photo = bundled("baboon.jpg", 320)[:300]
+    noisy = calibration.noise(24)(photo)
+    held = gate.hold(photo, noisy, gate.QualityGate(gate.DEFAULT), image_io.AsSaved("JPEG"))
+    assert 0 < held.record["strength"] < 1
+    data = io.BytesIO()
+    Image.fromarray(held.photo).save(data, "JPEG", quality=95, subsampling=0)
+    with Image.open(data) as read_back:
+        np.testing.assert_array_equal(held.written, np.asarray(read_back.convert("RGB")))
+    assert measures.photo_quality(photo, held.written).ssimulacra2 == pytest.approx(
+        held.record["ssimulacra2"], abs=0.01)
 
 
 def test_gate_passes_a_gentle_change_untouched_and_skips_a_crop():

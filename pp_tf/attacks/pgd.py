@@ -266,6 +266,6 @@ def add_delta(photo, delta, xi: float) -> tf.Tensor:
 
 
 # The objective's functions lived here before `pp_tf.attacks.fooling` held them.
-__getattr__ = deprecation.moved(__name__, {name: f"pp_tf.attacks.fooling:{name}" for name in (
+__getattr__ = deprecation.moved(__name__, deprecation.names_in("pp_tf.attacks.fooling", (
     "Objective", "top5_margin", "labels_per_photo", "set_cross_entropy", "member_losses",
-    "view_losses", "check_objective", "label_spec", "clean_labels", "view_labels")})
+    "view_losses", "check_objective", "label_spec", "clean_labels", "view_labels")))

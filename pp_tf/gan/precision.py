@@ -36,12 +36,14 @@ PRECISIONS = typing.get_args(Precision)
 DEPRECATED_PRECISIONS = {"bfloat16": "mixed_bfloat16"}
 
 
-def check_precision(precision: str) -> Precision:
-    """`precision` as one of `PRECISIONS` (a deprecated spelling warns and is mapped);
-    ValueError for any other value."""
+def check_precision(precision: str, stacklevel: int = 1) -> Precision:
+    """`precision` as one of `PRECISIONS` (a deprecated spelling warns and is mapped; the
+    warning names the line that called this function, or with `stacklevel` n the line n - 1
+    frames above that); ValueError for any other value."""
     if precision in DEPRECATED_PRECISIONS:
         warnings.warn(f"precision {precision!r} is now {DEPRECATED_PRECISIONS[precision]!r}; "
-                      "the old name goes in the next release", FutureWarning, stacklevel=2)
+                      "the old name goes in the next release", FutureWarning,
+                      stacklevel=stacklevel + 1)
         return DEPRECATED_PRECISIONS[precision]
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")

@@ -29,7 +29,6 @@ def check_attacker_and_working_size(settings) -> None:
 SERVED_NAME = ""
 
 
-
 def photo_seed(seed: int, name: str) -> np.ndarray:
     """An int pair for the stateless random ops, from the run's seed and the file name."""
     return file_rng(seed, name).integers(0, 2 ** 31 - 1, 2)
@@ -37,8 +36,8 @@ def photo_seed(seed: int, name: str) -> np.ndarray:
 
 def attack_working_photo(attack, attackers, photo: np.ndarray, working_side: int, seed: int,
                          name: str, full_views: bool = False):
-    """Runs a per-photo attack (`attack(work, labels, seed)`: PGD, the colour filter or the
-    colour grade) on the working-size copy of `photo` against each attacker's clean top-1
+    """Runs a per-photo attack (`attack(work, labels, seed)`: PGD, the tone curves or the
+    colour lookup table) on the working-size copy of `photo` against each attacker's clean top-1
     (its top 5 for the `top5_set` objective) on `photo` itself, which is what an attacker
     sees and what `evaluate` judges against. The working copy's own top-1 can differ: on
     about one photo-attacker pair in ten of the tuning and bundled photos it is the photo's

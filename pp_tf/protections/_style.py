@@ -25,11 +25,13 @@ class StyleSettings(stylize.StylizeConfig):
         default=None, metadata={"help": "Style methods: the published weight file, when "
                                         "--generator is an architecture name."})
     precision: precision_lib.Precision = dataclasses.field(
-        default="float32", metadata={"help": PRECISION_HELP})
+        default="float32", metadata={"help": f"Style methods. {PRECISION_HELP}"})
 
     def __post_init__(self):
         super().__post_init__()
-        object.__setattr__(self, "precision", precision_lib.check_precision(self.precision))
+        # stacklevel 3: the line that made the settings (through the dataclass's __init__)
+        object.__setattr__(self, "precision",
+                           precision_lib.check_precision(self.precision, stacklevel=3))
         if not (os.path.isdir(self.generator) or self.generator in models.ARCHITECTURES):
             raise ValueError(f"style methods need a generator: {self.generator!r} is neither a "
                              "SavedModel folder nor a stylizer architecture (port_weights "

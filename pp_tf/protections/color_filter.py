@@ -9,6 +9,8 @@ __getattr__ = deprecation.renamed(__name__, "pp_tf.protections.tone_curves", {
     "ColourAttackSettings": "pp_tf.protections._color:ColorProtectionSettings",
     "colour_working_size": "pp_tf.protections._color:color_working_size",
     "build_colour_attack": "pp_tf.protections._color:build_color_attack",
-    "load_appeal": "pp_tf.protections._color:load_appeal",
-    "LOOK_WORKING_SIZE": "pp_tf.protections._color:LOOK_WORKING_SIZE",
-    "NIMA_HELP": "pp_tf.protections._color:NIMA_HELP"})
+    **deprecation.names_in("pp_tf.protections._color", (
+        "load_appeal", "color_working_size", "LOOK_WORKING_SIZE", "NIMA_HELP")),
+    **deprecation.names_in("pp_tf.protections._per_photo", (
+        "ATTACKER_HELP", "WORKING_SIZE_HELP", "SERVED_NAME", "photo_seed",
+        "attack_working_photo", "check_attacker_and_working_size"))})

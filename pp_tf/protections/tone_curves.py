@@ -16,6 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 from pp_tf.attacks import tone_curves
+from pp_tf import deprecation
 from pp_tf.protections._color import (ColorProtectionSettings, build_color_attack,
                                       serve_color_attack)
 from pp_tf.protections.base import OUTSIDE_GATE, Prepared, Protection, Servable, register
@@ -52,3 +53,11 @@ PROTECTION = register(Protection(
     "tone_curves", "per-photo adversarial tone curve (ACE) against an attacker ensemble, "
                     "applied as a lookup table at full resolution", ToneCurvesSettings, build,
     serving, experiment=OUTSIDE_GATE.format(trained="15%", unseen="5%")))
+
+# What this module held while it was also the colour methods' shared code.
+__getattr__ = deprecation.moved(__name__, {
+    **deprecation.names_in("pp_tf.protections._color", (
+        "load_appeal", "color_working_size", "LOOK_WORKING_SIZE", "NIMA_HELP")),
+    **deprecation.names_in("pp_tf.protections._per_photo", (
+        "ATTACKER_HELP", "WORKING_SIZE_HELP", "SERVED_NAME", "photo_seed",
+        "attack_working_photo", "check_attacker_and_working_size"))})

@@ -133,7 +133,8 @@ def hold(original: np.ndarray, result: np.ndarray, gate: QualityGate,
             strength = float(strength)
             written = written_at(strength)
             scored = quality_of(written)
-            if scored.ssimulacra2 >= gate.min_quality and strength > passing.get("strength", 0):
+            passes = np.float32(scored.ssimulacra2) - np.float32(gate.min_quality) >= 0
+            if passes and strength > passing.get("strength", 0):  # the search's own test
                 passing.update(strength=strength, written=written)
             return scored.ssimulacra2, scored.gmsd
 

@@ -166,13 +166,13 @@ def reference_scales(reference):
     """The reference's part of every scale (`reference_scale`), sRGB `[b, h, w, 3]` on the
     0-255 scale: computed once, it scores any number of distorted images
     (`ssimulacra2_against`), as the quality gate's search does. A scale under 8 x 8 px holds
-    zeros of shape `[b, 1, 1, 3]`."""
+    zeros of its own shape (both branches of its `tf.cond` have one shape)."""
     reference = tf.cast(reference, tf.float32) / 255.0
     if reference.shape[1:3].is_fully_defined() and min(reference.shape[1:3]) < 8:
         raise ValueError(f"SSIMULACRA2 needs at least 8 x 8 pixels, got {reference.shape[1:3]}")
     linear, parts = srgb_to_linear(reference), []
     for _ in range(NUM_SCALES):
-        nothing = tf.zeros([tf.shape(linear)[0], 1, 1, 3])
+        nothing = tf.zeros_like(linear)
         parts.append(tf.cond(_present(linear),
                              lambda linear=linear: reference_scale(linear_to_positive_xyb(linear)),
                              lambda nothing=nothing: (nothing, nothing, nothing)))

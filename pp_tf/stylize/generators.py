@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pp_tf import seamless, winograd
+from pp_tf import deprecation, seamless, winograd
 from pp_tf.gan.precision import check_precision, policy_scope
 
 # float32 RGB in [-1, 1], [batch, height, width, 3] -> the same, of the same size
@@ -127,7 +127,7 @@ def build_generator_model(build: Callable[[], keras.Model], precision: str = "fl
             TensorFlow's; `auto` is `winograd` unless a GPU is visible (cuDNN
             picks its own algorithms there). Mixed-precision layers stay direct.
     """
-    precision = check_precision(precision)
+    precision = check_precision(precision, stacklevel=2)  # the caller's line
     convolutions = _resolve(convolutions)
     with policy_scope(precision):
         model = build()
@@ -155,7 +155,7 @@ def load_generator(generator: str, weights: str | None = None,
     """
     from pp_tf.export import StylizerModule
 
-    precision = check_precision(precision)
+    precision = check_precision(precision, stacklevel=2)  # the caller's line
     if os.path.isdir(generator):
         if weights:
             raise ValueError("--weights goes with an architecture name, not a SavedModel folder")
@@ -201,3 +201,7 @@ def to_unit(pixels: np.ndarray) -> np.ndarray:
 def to_uint8(values: np.ndarray) -> np.ndarray:
     """float in [-1, 1] -> uint8, rounded and clipped."""
     return np.clip(np.round((values + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+# The precision vocabulary is one, `pp_tf.gan.precision`'s.
+__getattr__ = deprecation.moved(__name__, deprecation.names_in("pp_tf.gan.precision",
+                                                               ("Precision", "PRECISIONS")))
