@@ -3,14 +3,11 @@ now in `pp_tf.protections._color`); it answers, with a FutureWarning, for one mo
 The method's old name, `color_filter`, answers in the registry (`protections.current_name`)."""
 
 from pp_tf import deprecation
+from pp_tf.protections import tone_curves
 
 __getattr__ = deprecation.renamed(__name__, "pp_tf.protections.tone_curves", {
     "ColorFilterSettings": "pp_tf.protections.tone_curves:ToneCurvesSettings",
     "ColourAttackSettings": "pp_tf.protections._color:ColorProtectionSettings",
     "colour_working_size": "pp_tf.protections._color:color_working_size",
     "build_colour_attack": "pp_tf.protections._color:build_color_attack",
-    **deprecation.names_in("pp_tf.protections._color", (
-        "load_appeal", "color_working_size", "LOOK_WORKING_SIZE", "NIMA_HELP")),
-    **deprecation.names_in("pp_tf.protections._per_photo", (
-        "ATTACKER_HELP", "WORKING_SIZE_HELP", "SERVED_NAME", "photo_seed",
-        "attack_working_photo", "check_attacker_and_working_size"))})
+    **tone_curves.MOVED_NAMES})

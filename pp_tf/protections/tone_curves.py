@@ -54,10 +54,12 @@ PROTECTION = register(Protection(
                     "applied as a lookup table at full resolution", ToneCurvesSettings, build,
     serving, experiment=OUTSIDE_GATE.format(trained="15%", unseen="5%")))
 
-# What this module held while it was also the colour methods' shared code.
-__getattr__ = deprecation.moved(__name__, {
+# What this module held while it was also the colour methods' shared code (the old
+# `color_filter` path answers for them too).
+MOVED_NAMES = {
     **deprecation.names_in("pp_tf.protections._color", (
         "load_appeal", "color_working_size", "LOOK_WORKING_SIZE", "NIMA_HELP")),
     **deprecation.names_in("pp_tf.protections._per_photo", (
         "ATTACKER_HELP", "WORKING_SIZE_HELP", "SERVED_NAME", "photo_seed",
-        "attack_working_photo", "check_attacker_and_working_size"))})
+        "attack_working_photo", "check_attacker_and_working_size"))}
+__getattr__ = deprecation.moved(__name__, MOVED_NAMES)
