@@ -96,15 +96,21 @@ def color_working_size(settings: ColorProtectionSettings) -> int:
     return nima.INPUT_SIZE if settings.nima else LOOK_WORKING_SIZE
 
 
+def _color_attack(settings: ColorProtectionSettings, attack_class: Callable):
+    """(the attackers, the appeal function or None, the attack, its working size): what
+    `build_color_attack` and `serve_color_attack` set up alike."""
+    attackers = attacker_lib.load_attackers(settings.attacker)
+    appeal = load_appeal(settings.nima) if settings.nima else None
+    return (attackers, appeal, attack_class(attackers, settings.config(), appeal),
+            color_working_size(settings))
+
+
 def build_color_attack(settings: ColorProtectionSettings, name: str, attack_class: Callable,
                         describe: Callable, render: Callable) -> Prepared:
     """The `build` of tone_curves and color_lut: `attack_class(attackers, config,
     appeal)` on each photo's working copy returns parameters; `describe(parameters, look)`
     goes into the manifest under `name`, and `render(photo, parameters)` is the output."""
-    attackers = attacker_lib.load_attackers(settings.attacker)
-    appeal = load_appeal(settings.nima) if settings.nima else None
-    attack = attack_class(attackers, settings.config(), appeal)
-    size = color_working_size(settings)
+    attackers, _, attack, size = _color_attack(settings, attack_class)
 
     def apply(photo: np.ndarray, context: PhotoContext) -> np.ndarray:
         parameters, record = attack_working_photo(attack, attackers, photo, size,
@@ -124,10 +130,7 @@ def serve_color_attack(settings: ColorProtectionSettings, attack_class: Callable
     as tensor ops (`color_attack.optimise_in_graph`), for any photo size; `render(photo,
     parameters)` maps a uint8 photo tensor. What `protect` writes for a photo named
     `SERVED_NAME`, before the quality gate."""
-    attackers = attacker_lib.load_attackers(settings.attacker)
-    appeal = load_appeal(settings.nima) if settings.nima else None
-    attack = attack_class(attackers, settings.config(), appeal)
-    size = color_working_size(settings)
+    attackers, appeal, attack, size = _color_attack(settings, attack_class)
     seed = photo_seed(settings.seed, SERVED_NAME)
     top = fooling.labels_per_photo(attack.config.objective)
 

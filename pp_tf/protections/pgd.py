@@ -40,10 +40,16 @@ class PGDSettings(pgd.PGDConfig):
         return config_of(pgd.PGDConfig, self)
 
 
-def build(settings: PGDSettings) -> Prepared:
+def _attack(settings: PGDSettings):
+    """(the attackers, the attack, its working size): what `build` and `serving` set up
+    alike."""
     attackers = attacker_lib.load_attackers(settings.attacker)
-    attack = pgd.PGD(attackers, settings.config())
-    size = pgd.working_size(attackers, settings.working_size)
+    return (attackers, pgd.PGD(attackers, settings.config()),
+            pgd.working_size(attackers, settings.working_size))
+
+
+def build(settings: PGDSettings) -> Prepared:
+    attackers, attack, size = _attack(settings)
 
     def apply(photo: np.ndarray, context: PhotoContext) -> np.ndarray:
         delta, record = attack_working_photo(attack, attackers, photo, size, settings.seed,
@@ -61,9 +67,7 @@ def serving(settings: PGDSettings) -> Servable:
     """The whole of `build`'s per-photo function as tensor ops (the attack's steps in a
     `tf.while_loop`), for any photo size: what `protect` writes for a photo named
     `SERVED_NAME`, before the quality gate."""
-    attackers = attacker_lib.load_attackers(settings.attacker)
-    attack = pgd.PGD(attackers, settings.config())
-    size = pgd.working_size(attackers, settings.working_size)
+    attackers, attack, size = _attack(settings)
     seed = tf.constant(photo_seed(settings.seed, SERVED_NAME), tf.int32)
     top = fooling.labels_per_photo(attack.config.objective)
 

@@ -103,13 +103,6 @@ def scores_against(reference: ScoredReference, distorted):
     return _scores(reference.image, reference.scales, distorted)
 
 
-def scores_at_size(reference, distorted):
-    """Colour-undone (SSIMULACRA2, GMSD) `([b], [b])` of float `[b, h, w, 3]` images (0-255)
-    already at the scored size; `reference` has batch 1 or b."""
-    reference = tf.convert_to_tensor(reference, tf.float32)
-    return _scores(reference, _reference_scales(reference), distorted)
-
-
 @dataclasses.dataclass(frozen=True)
 class PhotoQuality:
     """What a person would see of the change: colour-undone SSIMULACRA2 and GMSD."""
@@ -132,7 +125,7 @@ def photo_quality(original: np.ndarray, protected: np.ndarray) -> PhotoQuality |
     cannot be measured (`not_measured`)."""
     if not_measured(original, protected):
         return None
-    score, structure = scores_at_size(at_scored_size(original), at_scored_size(protected))
+    score, structure = scores_against(scored_reference(original), at_scored_size(protected))
     return PhotoQuality(ssimulacra2=float(score[0]), gmsd=float(structure[0]))
 
 
